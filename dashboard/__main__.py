@@ -1,0 +1,115 @@
+"""Command line: ``python -m dashboard init-db | seed | create-user``."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+
+from dashboard import accounts, db, seed
+from dashboard.bootstrap import DemoRefused, demo_allowed
+from dashboard.errors import FormInvalid
+from dashboard.settings import get_settings
+from models import ROLE_LABELS
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("密码: ")
+    second = getpass.getpass("再次输入密码: ")
+    if first != second:
+        raise SystemExit("两次输入的密码不一致")
+    return first
+
+
+def cmd_init_db(args: argparse.Namespace) -> int:
+    db.migrate()
+    print(f"数据库已就绪: {db.get_engine().url.render_as_string(hide_password=True)}")
+    return 0
+
+
+def cmd_seed(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    engine = db.get_engine()
+    db.migrate(engine)
+    if args.demo_accounts:
+        try:
+            if not demo_allowed(get_settings(), engine):
+                raise DemoRefused("演示账号已被设置关闭（DASHBOARD_DEMO=0 或 PostgreSQL）")
+        except DemoRefused as err:
+            print(err, file=sys.stderr)
+            return 2
+        seed.create_demo_accounts(engine)
+    with tqdm(total=args.rows, unit="条", desc="生成询保申请", disable=args.quiet) as bar:
+        added = seed.seed(engine, rows=args.rows, seed=args.seed, progress=bar.update)
+    print(f"已添加 {added:,} 条询保申请")
+    return 0
+
+
+def cmd_create_user(args: argparse.Namespace) -> int:
+    db.migrate()
+    password = _read_password(args.password_stdin)
+    try:
+        with db.session_scope() as session:
+            user = accounts.create_user(
+                session,
+                username=args.username,
+                password=password,
+                role=args.role,
+                company_name=args.company,
+                display_name=args.display_name,
+                email=args.email,
+            )
+            print(f"已创建用户 {user.username}（{ROLE_LABELS[user.role]}）")
+    except FormInvalid as err:
+        for message in err.errors.values():
+            print(message, file=sys.stderr)
+        return 2
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m dashboard", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("init-db", help="create or migrate the database schema")
+    p.set_defaults(func=cmd_init_db)
+
+    p = sub.add_parser("seed", help="add N deterministic demo inquiries")
+    p.add_argument("--rows", type=int, default=1000)
+    p.add_argument("--seed", type=int, default=2026)
+    p.add_argument(
+        "--demo-accounts",
+        action="store_true",
+        help="also create the demo accounts (password demo-pass-2026)",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_seed)
+
+    p = sub.add_parser("create-user", help="create an account; the password is prompted for")
+    p.add_argument("username")
+    p.add_argument("--role", required=True, choices=sorted(ROLE_LABELS))
+    p.add_argument("--company", help="company name (required for enterprise accounts)")
+    p.add_argument("--display-name")
+    p.add_argument("--email")
+    p.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from the first line of standard input",
+    )
+    p.set_defaults(func=cmd_create_user)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if getattr(args, "rows", 1) < 0:
+        print("--rows 不能为负数", file=sys.stderr)
+        return 2
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,395 @@
+"""The inquiry lifecycle: draft → submitted → completed, with authorization and an audit trail.
+
+Every rule lives here, not in the views, so any front end calling these functions is as safe as
+the app: enterprise users see and edit only their own inquiries and only while they are drafts;
+staff and managers never see drafts; submitted and completed inquiries are read-only except for
+the transitions below. Every transition writes one ``InquiryEvent``.
+
+Concurrency: rows are read ``FOR UPDATE`` (PostgreSQL) inside write transactions (SQLite's write
+scopes hold the database write lock, see ``db.session_scope``), and ``version`` is compared with
+what the caller saw, so a concurrent change is reported as ``Conflict`` and never overwritten.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, select
+
+from dashboard import accounts
+from dashboard.errors import Conflict, FormInvalid, NotAllowed, NotFound
+from models import (
+    Action,
+    Inquiry,
+    InquiryEvent,
+    InquiryForm,
+    Role,
+    SerialCounter,
+    Status,
+    User,
+    utcnow,
+)
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+STAFF_ROLES = (Role.staff.value, Role.manager.value)
+MAX_NOTE_LENGTH = 2000
+
+
+# --------------------------------------------------------------------------------------------
+# Serials
+
+
+def allocate_serials(session: Session, *, year: int, count: int = 1) -> list[str]:
+    """Reserve ``count`` consecutive serials for ``year``: 4-digit year + 14-digit number.
+
+    The counter row is updated in place (``UPDATE … RETURNING``); the row lock (PostgreSQL) or the
+    write lock (SQLite) makes two concurrent allocations wait for each other, so they never share
+    a number, and numbers only grow.
+    """
+    if count < 1:
+        return []
+    table = SerialCounter.__table__
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    session.execute(insert(table).values(year=year, last_value=0).on_conflict_do_nothing())
+    last = session.execute(
+        sa.update(table)
+        .where(table.c.year == year)
+        .values(last_value=table.c.last_value + count)
+        .returning(table.c.last_value)
+    ).scalar_one()
+    first = last - count + 1
+    if last >= 10**14:
+        raise Conflict(f"{year}年的询保流水号已用尽")
+    return [f"{year:04d}{n:014d}" for n in range(first, last + 1)]
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers
+
+
+def _event(
+    session: Session,
+    inquiry: Inquiry,
+    *,
+    actor: User,
+    action: Action,
+    at: datetime,
+    from_status: str | None,
+    to_status: str | None,
+    note: str = "",
+) -> InquiryEvent:
+    event = InquiryEvent(
+        inquiry_id=inquiry.id,
+        actor_id=actor.id,
+        at=at,
+        action=action.value,
+        from_status=from_status,
+        to_status=to_status,
+        note=note,
+    )
+    session.add(event)
+    return event
+
+
+def _load_for_update(session: Session, inquiry_ids: Sequence[int]) -> dict[int, Inquiry]:
+    rows = session.exec(
+        select(Inquiry)
+        .where(Inquiry.id.in_(list(inquiry_ids)))
+        .order_by(Inquiry.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
+    return {row.id: row for row in rows}
+
+
+def _visible(actor: User, inquiry: Inquiry) -> bool:
+    if actor.role == Role.enterprise:
+        return inquiry.owner_id == actor.id
+    if actor.role in STAFF_ROLES:
+        return inquiry.status != Status.draft
+    return False
+
+
+def _validated(form: InquiryForm) -> dict:
+    errors = form.errors()
+    if errors:
+        raise FormInvalid(errors)
+    return form.clean_values()
+
+
+def _write_draft(
+    session: Session,
+    *,
+    actor: User,
+    form: InquiryForm,
+    inquiry_id: int | None,
+    expected_version: int | None,
+    now: datetime,
+) -> Inquiry:
+    accounts.require_role(actor, Role.enterprise.value)
+    values = _validated(form)
+    if inquiry_id is None:
+        serial = allocate_serials(session, year=now.astimezone(SHANGHAI).year)[0]
+        inquiry = Inquiry(
+            serial=serial,
+            owner_id=actor.id,
+            status=Status.draft.value,
+            created_at=now,
+            updated_at=now,
+            **values,
+        )
+        session.add(inquiry)
+        session.flush()
+        _event(
+            session,
+            inquiry,
+            actor=actor,
+            action=Action.created,
+            at=now,
+            from_status=None,
+            to_status=Status.draft.value,
+        )
+        return inquiry
+    inquiry = _load_for_update(session, [inquiry_id]).get(inquiry_id)
+    if inquiry is None or inquiry.owner_id != actor.id:
+        raise NotFound("找不到该询保申请")
+    if inquiry.status != Status.draft:
+        raise NotAllowed(f"询保申请 {inquiry.serial} 已提交，不能再修改")
+    if expected_version is not None and inquiry.version != expected_version:
+        raise Conflict(f"询保申请 {inquiry.serial} 已在别处被修改，请重新打开后再保存")
+    for key, value in values.items():
+        setattr(inquiry, key, value)
+    inquiry.version += 1
+    inquiry.updated_at = now
+    session.add(inquiry)
+    session.flush()
+    _event(
+        session,
+        inquiry,
+        actor=actor,
+        action=Action.saved,
+        at=now,
+        from_status=Status.draft.value,
+        to_status=Status.draft.value,
+    )
+    return inquiry
+
+
+# --------------------------------------------------------------------------------------------
+# Entry points (DESIGN.md)
+
+
+def save_draft(
+    session: Session,
+    *,
+    actor: User,
+    form: InquiryForm,
+    inquiry_id: int | None = None,
+    expected_version: int | None = None,
+) -> Inquiry:
+    """Create a draft (暂存) or update the actor's own draft. Validates every field first.
+
+    Raises FormInvalid (nothing is written), NotFound (not the actor's), NotAllowed (not a draft
+    any more), Conflict (``expected_version`` is stale).
+    """
+    inquiry = _write_draft(
+        session,
+        actor=actor,
+        form=form,
+        inquiry_id=inquiry_id,
+        expected_version=expected_version,
+        now=utcnow(),
+    )
+    session.flush()
+    return inquiry
+
+
+def submit(
+    session: Session,
+    *,
+    actor: User,
+    form: InquiryForm,
+    inquiry_id: int | None = None,
+    expected_version: int | None = None,
+) -> Inquiry:
+    """Save and submit in one step: the inquiry becomes 已提交 with ``submitted_at`` set."""
+    now = utcnow()
+    inquiry = _write_draft(
+        session,
+        actor=actor,
+        form=form,
+        inquiry_id=inquiry_id,
+        expected_version=expected_version,
+        now=now,
+    )
+    inquiry.status = Status.submitted.value
+    inquiry.submitted_at = now
+    inquiry.version += 1
+    session.add(inquiry)
+    session.flush()
+    _event(
+        session,
+        inquiry,
+        actor=actor,
+        action=Action.submitted,
+        at=now,
+        from_status=Status.draft.value,
+        to_status=Status.submitted.value,
+    )
+    return inquiry
+
+
+def get(session: Session, *, actor: User, inquiry_id: int) -> Inquiry:
+    """One inquiry the actor may see; NotFound for anything else (existence is not revealed)."""
+    accounts.require_role(actor, Role.enterprise.value, *STAFF_ROLES)
+    inquiry = session.get(Inquiry, inquiry_id, populate_existing=True)
+    if inquiry is None or not _visible(actor, inquiry):
+        raise NotFound("找不到该询保申请")
+    return inquiry
+
+
+def assign(session: Session, *, actor: User, inquiry_id: int, assignee_id: int | None) -> Inquiry:
+    """Make ``assignee_id`` (an active staff member or manager) responsible; None unassigns.
+
+    Only submitted inquiries can be (re)assigned; completed ones are read-only.
+    """
+    accounts.require_role(actor, *STAFF_ROLES)
+    inquiry = _load_for_update(session, [inquiry_id]).get(inquiry_id)
+    if inquiry is None or not _visible(actor, inquiry):
+        raise NotFound("找不到该询保申请")
+    if inquiry.status != Status.submitted:
+        raise Conflict(f"询保申请 {inquiry.serial} 已完成，不能再分配")
+    assignee = None
+    if assignee_id is not None:
+        assignee = session.get(User, assignee_id)
+        if assignee is None or not assignee.is_active or assignee.role not in STAFF_ROLES:
+            raise FormInvalid({"assignee_id": "负责人必须是在职的业务人员或管理人员"})
+    now = utcnow()
+    inquiry.assignee_id = assignee_id
+    inquiry.version += 1
+    inquiry.updated_at = now
+    session.add(inquiry)
+    session.flush()
+    note = f"负责人：{assignee.label}" if assignee else "取消分配"
+    _event(
+        session,
+        inquiry,
+        actor=actor,
+        action=Action.assigned,
+        at=now,
+        from_status=inquiry.status,
+        to_status=inquiry.status,
+        note=note,
+    )
+    return inquiry
+
+
+def add_note(session: Session, *, actor: User, inquiry_id: int, text: str) -> InquiryEvent:
+    """Append a staff note to the audit trail (the inquiry itself does not change)."""
+    accounts.require_role(actor, *STAFF_ROLES)
+    text = (text or "").strip()
+    if not text:
+        raise FormInvalid({"note": "请填写备注内容"})
+    if len(text) > MAX_NOTE_LENGTH:
+        raise FormInvalid({"note": f"备注不能超过{MAX_NOTE_LENGTH}个字符"})
+    inquiry = get(session, actor=actor, inquiry_id=inquiry_id)
+    event = _event(
+        session,
+        inquiry,
+        actor=actor,
+        action=Action.noted,
+        at=utcnow(),
+        from_status=inquiry.status,
+        to_status=inquiry.status,
+        note=text,
+    )
+    session.flush()
+    return event
+
+
+def complete(
+    session: Session,
+    *,
+    actor: User,
+    inquiry_ids: Sequence[int],
+    note: str = "",
+    expected_versions: dict[int, int] | None = None,
+) -> list[Inquiry]:
+    """Mark submitted inquiries 已完成, all or none.
+
+    Raises Conflict, naming the serials, when any of them is already completed or — given
+    ``expected_versions`` (id → version the user saw) — was changed in the meantime.
+    """
+    accounts.require_role(actor, *STAFF_ROLES)
+    ids = list(dict.fromkeys(int(i) for i in inquiry_ids))
+    if not ids:
+        raise FormInvalid({"inquiry_ids": "请先选择要标记为已完成的询保申请"})
+    note = (note or "").strip()
+    if len(note) > MAX_NOTE_LENGTH:
+        raise FormInvalid({"note": f"备注不能超过{MAX_NOTE_LENGTH}个字符"})
+    rows = _load_for_update(session, ids)
+    missing = [i for i in ids if i not in rows or not _visible(actor, rows[i])]
+    if missing:
+        raise NotFound("找不到所选的询保申请")
+    done = [rows[i].serial for i in ids if rows[i].status == Status.completed]
+    if done:
+        raise Conflict(f"询保申请 {'、'.join(done[:5])} 已被他人标记为已完成，请刷新后查看")
+    if expected_versions:
+        stale = [
+            rows[i].serial
+            for i in ids
+            if i in expected_versions and rows[i].version != expected_versions[i]
+        ]
+        if stale:
+            raise Conflict(f"询保申请 {'、'.join(stale[:5])} 已被他人修改，请刷新后再操作")
+    now = utcnow()
+    for i in ids:
+        inquiry = rows[i]
+        inquiry.status = Status.completed.value
+        inquiry.completed_at = now
+        inquiry.updated_at = now
+        inquiry.version += 1
+        session.add(inquiry)
+        _event(
+            session,
+            inquiry,
+            actor=actor,
+            action=Action.completed,
+            at=now,
+            from_status=Status.submitted.value,
+            to_status=Status.completed.value,
+            note=note,
+        )
+    session.flush()
+    return [rows[i] for i in ids]
+
+
+def events(session: Session, *, actor: User, inquiry_id: int) -> list[tuple[InquiryEvent, str]]:
+    """The audit trail of one inquiry, oldest first, with each actor's display name.
+
+    Internal: staff and managers only (it holds staff notes and assignments).
+    """
+    accounts.require_role(actor, *STAFF_ROLES)
+    inquiry = get(session, actor=actor, inquiry_id=inquiry_id)
+    rows = session.exec(
+        select(InquiryEvent, User)
+        .join(User, User.id == InquiryEvent.actor_id, isouter=True)
+        .where(InquiryEvent.inquiry_id == inquiry.id)
+        .order_by(InquiryEvent.at, InquiryEvent.id)
+    ).all()
+    return [(event, user.label if user else "") for event, user in rows]
+
+
+def local_time(value: datetime | None) -> datetime | None:
+    """A stored UTC time as Asia/Shanghai time, for display."""
+    return value.astimezone(SHANGHAI) if value else None
+
+
+def as_utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

@@ -1,0 +1,1 @@
+"""Streamlit pages. Thin: widgets in, calls to the domain layer, widgets out."""

@@ -1,0 +1,73 @@
+"""What every page shares: the logged-in user, login and logout, cache clearing after writes.
+
+The session holds one small object, ``Auth`` (user id and the time of the last activity); the
+user row is re-read from the database on every run, so a deactivated account or a changed role
+takes effect at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import streamlit as st
+
+from dashboard import db
+from dashboard.settings import get_settings
+from models import Role, User, utcnow
+
+AUTH_KEY = "auth"
+
+
+@dataclass
+class Auth:
+    user_id: int
+    last_seen: datetime
+
+
+def current_user() -> User | None:
+    """The logged-in, active user, or None (also after the idle timeout)."""
+    auth: Auth | None = st.session_state.get(AUTH_KEY)
+    if not isinstance(auth, Auth):
+        return None
+    now = utcnow()
+    if now - auth.last_seen > timedelta(minutes=get_settings().session_idle_minutes):
+        logout()
+        st.session_state["login_notice"] = "由于长时间未操作，您已自动退出，请重新登录"
+        return None
+    with db.session_scope(write=False) as session:
+        user = session.get(User, auth.user_id)
+    if user is None or not user.is_active:
+        logout()
+        return None
+    auth.last_seen = now
+    return user
+
+
+def login(user: User) -> None:
+    st.session_state.clear()
+    st.session_state[AUTH_KEY] = Auth(user_id=user.id, last_seen=utcnow())
+
+
+def logout() -> None:
+    """Forget everything of the user: the whole session state and cached query results."""
+    st.session_state.clear()
+    st.cache_data.clear()
+
+
+def require_role(*roles: str) -> User:
+    """The current user if their role may see this page; otherwise stop the page."""
+    user = current_user()
+    if user is None or user.role not in roles:
+        st.error("您没有访问此页面的权限")
+        st.stop()
+    return user
+
+
+def clear_caches() -> None:
+    """Call after every write so that lists, counts and reports show it on the next run."""
+    st.cache_data.clear()
+
+
+def is_staff(user: User) -> bool:
+    return user.role in (Role.staff, Role.manager)

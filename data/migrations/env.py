@@ -1,0 +1,29 @@
+"""Alembic environment: the target is SQLModel.metadata; the engine comes from the app's db module."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlmodel import SQLModel
+
+import models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from dashboard import db
+
+target_metadata = SQLModel.metadata
+config = context.config
+
+
+def run_migrations_online() -> None:
+    engine = config.attributes.get("engine") or db.get_engine()
+    with engine.connect() as connection:
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            render_as_batch=connection.dialect.name == "sqlite",
+            compare_type=True,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+        connection.commit()
+
+
+run_migrations_online()

@@ -1,0 +1,397 @@
+"""The data dictionary: tables, the form schema and the fixed codes/labels.
+
+Tables (``table=True``) are what the database holds; ``InquiryForm`` is what a user types. It never
+raises on construction: ``InquiryForm.errors()`` returns field → Chinese message naming the field,
+so a front end can show every wrong field at once and keep what was typed.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+import phonenumbers
+import sqlalchemy as sa
+from email_validator import EmailNotValidError, validate_email
+from pydantic import field_validator
+from sqlmodel import Field, SQLModel
+
+from dashboard import regions
+
+# ---------------------------------------------------------------------------------------------
+# Codes and labels (DESIGN.md "Fixed names"). Codes are stored; labels are shown.
+
+
+class Status(StrEnum):
+    draft = "draft"
+    submitted = "submitted"
+    completed = "completed"
+
+
+class Intent(StrEnum):
+    insure = "insure"
+    buyer_credit = "buyer_credit"
+    other = "other"
+
+
+class Role(StrEnum):
+    enterprise = "enterprise"
+    staff = "staff"
+    manager = "manager"
+    admin = "admin"
+
+
+class Action(StrEnum):
+    created = "created"
+    saved = "saved"
+    submitted = "submitted"
+    assigned = "assigned"
+    noted = "noted"
+    completed = "completed"
+
+
+STATUS_LABELS: dict[str, str] = {"draft": "暂存", "submitted": "已提交", "completed": "已完成"}
+INTENT_LABELS: dict[str, str] = {
+    "insure": "我要投保",
+    "buyer_credit": "我要调查买方资信",
+    "other": "我有其他需求",
+}
+ROLE_LABELS: dict[str, str] = {
+    "enterprise": "企业用户",
+    "staff": "业务人员",
+    "manager": "管理人员",
+    "admin": "系统管理员",
+}
+ACTION_LABELS: dict[str, str] = {
+    "created": "新建",
+    "saved": "保存",
+    "submitted": "提交",
+    "assigned": "分配",
+    "noted": "备注",
+    "completed": "标记为已完成",
+}
+
+#: Form field → label, in the form's order (DESIGN.md).
+FIELD_LABELS: dict[str, str] = {
+    "serial": "询保流水号",
+    "company_name": "公司名称",
+    "region": "注册地址",
+    "address_detail": "详细地址",
+    "contact_name": "联系人",
+    "mobile": "联系手机",
+    "landline": "联系固话",
+    "email": "联系邮箱",
+    "intent": "询保内容",
+    "other_needs": "其他需求",
+}
+
+MAX_LENGTHS: dict[str, int] = {
+    "company_name": 100,
+    "address_detail": 200,
+    "contact_name": 50,
+    "mobile": 32,
+    "landline": 40,
+    "email": 254,
+    "other_needs": 2000,
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Column types
+
+
+class UTCDateTime(sa.types.TypeDecorator):
+    """Timezone-aware UTC in Python on every backend (SQLite stores naive UTC text)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: pass an aware datetime (UTC)")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+# ---------------------------------------------------------------------------------------------
+# Tables
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "user_account"
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64, sa_column_kwargs={"unique": True}, index=False)
+    password_hash: str = Field(max_length=255)
+    role: str = Field(max_length=16)
+    display_name: str | None = Field(default=None, max_length=64)
+    company_name: str | None = Field(default=None, max_length=100)
+    email: str | None = Field(default=None, max_length=254)
+    is_active: bool = Field(default=True)
+    failed_logins: int = Field(default=0)
+    first_failed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_login_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    must_change_password: bool = Field(default=False)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+    @property
+    def label(self) -> str:
+        return self.display_name or self.username
+
+
+class AccountEvent(SQLModel, table=True):
+    """Audit trail of accounts: logins, failures, locks, and every change an administrator makes."""
+
+    __tablename__ = "account_event"
+    __table_args__ = (sa.Index("ix_account_event_user_at", "user_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int | None = Field(default=None, foreign_key="user_account.id")
+    actor_id: int | None = Field(default=None, foreign_key="user_account.id")
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    action: str = Field(max_length=32)
+    detail: str = Field(default="", max_length=500)
+
+
+class SerialCounter(SQLModel, table=True):
+    """Last serial number handed out per year; the row lock makes allocation race-free."""
+
+    __tablename__ = "serial_counter"
+
+    year: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    last_value: int = Field(default=0, sa_type=sa.BigInteger)
+
+
+class Inquiry(SQLModel, table=True):
+    __tablename__ = "inquiry"
+    __table_args__ = (
+        sa.Index("ix_inquiry_status_submitted", "status", "submitted_at"),
+        sa.Index("ix_inquiry_status_intent_submitted", "status", "intent", "submitted_at"),
+        sa.Index(
+            "ix_inquiry_province_city_submitted", "province_code", "city_code", "submitted_at"
+        ),
+        sa.Index("ix_inquiry_assignee_status", "assignee_id", "status"),
+        sa.Index("ix_inquiry_owner_created", "owner_id", "created_at"),
+        sa.Index("ix_inquiry_submitted", "submitted_at"),
+        sa.Index("ix_inquiry_mobile", "mobile"),
+        sa.Index("ix_inquiry_landline", "landline"),
+        sa.Index("ix_inquiry_email", "email"),
+        sa.Index("ix_inquiry_company", "company_name"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    serial: str = Field(max_length=18, sa_column_kwargs={"unique": True})
+    company_name: str = Field(max_length=100)
+    province_code: str = Field(max_length=6)
+    city_code: str | None = Field(default=None, max_length=6)
+    district_code: str | None = Field(default=None, max_length=6)
+    address_detail: str = Field(max_length=200)
+    contact_name: str = Field(max_length=50)
+    mobile: str = Field(max_length=32)
+    landline: str = Field(max_length=40)
+    email: str = Field(max_length=254)
+    intent: str = Field(max_length=16)
+    other_needs: str | None = Field(default=None, max_length=2000)
+    status: str = Field(default=Status.draft, max_length=16)
+    owner_id: int = Field(foreign_key="user_account.id")
+    assignee_id: int | None = Field(default=None, foreign_key="user_account.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    submitted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    version: int = Field(default=1)
+
+
+class InquiryEvent(SQLModel, table=True):
+    __tablename__ = "inquiry_event"
+    __table_args__ = (sa.Index("ix_inquiry_event_inquiry_at", "inquiry_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    inquiry_id: int = Field(foreign_key="inquiry.id")
+    actor_id: int | None = Field(default=None, foreign_key="user_account.id")
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    action: str = Field(max_length=16)
+    from_status: str | None = Field(default=None, max_length=16)
+    to_status: str | None = Field(default=None, max_length=16)
+    note: str = Field(default="", max_length=2000)
+
+
+# ---------------------------------------------------------------------------------------------
+# The form
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
+_CONTROL_MULTILINE = re.compile(
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\ufeff]"
+)
+_MOBILE = re.compile(r"1[3-9]\d{9}")
+_EXTENSION = re.compile(
+    r"^(?P<main>.+?)(?:\s*(?:-|－|—|转|分机|ext\.?|x|#)\s*(?P<ext>\d{1,6}))$", re.I
+)
+
+
+def normalize_mobile(raw: str) -> str | None:
+    """A mainland mobile number as 11 digits, or None when it is not one.
+
+    Accepts full-width digits, spaces, dashes and a +86 / 0086 prefix.
+    """
+    text = unicodedata.normalize("NFKC", raw).strip()
+    try:
+        number = phonenumbers.parse(text, "CN")
+    except phonenumbers.NumberParseException:
+        return None
+    national = str(number.national_number)
+    if (
+        number.country_code != 86
+        or number.extension
+        or not _MOBILE.fullmatch(national)
+        or not phonenumbers.is_valid_number(number)
+    ):
+        return None
+    return national
+
+
+def normalize_landline(raw: str) -> str | None:
+    """A mainland fixed-line number as ``0755-12345678`` (``-123`` for an extension), or None."""
+    text = unicodedata.normalize("NFKC", raw).strip()
+    if not text:
+        return None
+    candidates = [(text, None)]
+    match = _EXTENSION.match(text)
+    if match:
+        candidates.append((match["main"], match["ext"]))
+    for main, ext in candidates:
+        digits_only = re.sub(r"[\s\-()（）]", "", main)
+        if not (digits_only.startswith("0") or digits_only.startswith("+86")):
+            continue  # the area code is required
+        try:
+            number = phonenumbers.parse(main, "CN")
+        except phonenumbers.NumberParseException:
+            continue
+        if number.country_code != 86 or not phonenumbers.is_valid_number(number):
+            continue
+        if phonenumbers.number_type(number) not in (
+            phonenumbers.PhoneNumberType.FIXED_LINE,
+            phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+        ):
+            continue
+        national = str(number.national_number)
+        area_len = phonenumbers.length_of_geographical_area_code(number)
+        if area_len == 0:
+            continue
+        formatted = f"0{national[:area_len]}-{national[area_len:]}"
+        extension = ext or number.extension
+        return f"{formatted}-{extension}" if extension else formatted
+    return None
+
+
+class InquiryForm(SQLModel):
+    """What the entry form holds. Strings are stripped; ``errors()`` validates every rule."""
+
+    company_name: str | None = None
+    province_code: str | None = None
+    city_code: str | None = None
+    district_code: str | None = None
+    address_detail: str | None = None
+    contact_name: str | None = None
+    mobile: str | None = None
+    landline: str | None = None
+    email: str | None = None
+    intent: str | None = Intent.insure.value
+    other_needs: str | None = None
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _strip(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip()
+            return value or None
+        return value
+
+    def errors(self) -> dict[str, str]:
+        """Field → message, for every rule broken; empty when the form may be saved."""
+        errs: dict[str, str] = {}
+        for field in ("company_name", "address_detail", "contact_name"):
+            value = getattr(self, field)
+            label = FIELD_LABELS[field]
+            if not value:
+                errs[field] = f"请填写{label}"
+            elif len(value) > MAX_LENGTHS[field]:
+                errs[field] = f"{label}不能超过{MAX_LENGTHS[field]}个字符"
+            elif _CONTROL.search(value):
+                errs[field] = f"{label}包含不可见的控制字符"
+
+        region_error = regions.chain_error(self.province_code, self.city_code, self.district_code)
+        if region_error:
+            errs["region"] = region_error
+
+        if not self.mobile:
+            errs["mobile"] = "请填写联系手机"
+        elif len(self.mobile) > MAX_LENGTHS["mobile"] or normalize_mobile(self.mobile) is None:
+            errs["mobile"] = "联系手机格式不正确（应为11位手机号码，如 13812345678）"
+
+        if not self.landline:
+            errs["landline"] = "请填写联系固话"
+        elif (
+            len(self.landline) > MAX_LENGTHS["landline"]
+            or normalize_landline(self.landline) is None
+        ):
+            errs["landline"] = "联系固话格式不正确（应为区号-号码，如 010-12345678，可加分机号）"
+
+        if not self.email:
+            errs["email"] = "请填写联系邮箱"
+        elif len(self.email) > MAX_LENGTHS["email"] or self.normalized_email() is None:
+            errs["email"] = "联系邮箱格式不正确"
+
+        if self.intent not in INTENT_LABELS:
+            errs["intent"] = "请选择询保内容"
+        if self.other_needs:
+            if len(self.other_needs) > MAX_LENGTHS["other_needs"]:
+                errs["other_needs"] = f"其他需求不能超过{MAX_LENGTHS['other_needs']}个字符"
+            elif _CONTROL_MULTILINE.search(self.other_needs):
+                errs["other_needs"] = "其他需求包含不可见的控制字符"
+        elif self.intent == Intent.other:
+            errs["other_needs"] = "选择“我有其他需求”时请填写其他需求"
+        return errs
+
+    def normalized_email(self) -> str | None:
+        if not self.email:
+            return None
+        try:
+            return validate_email(self.email, check_deliverability=False).normalized
+        except EmailNotValidError:
+            return None
+
+    def clean_values(self) -> dict[str, Any]:
+        """The column values to store; call only when ``errors()`` is empty."""
+        return {
+            "company_name": self.company_name,
+            "province_code": self.province_code,
+            "city_code": self.city_code,
+            "district_code": self.district_code,
+            "address_detail": self.address_detail,
+            "contact_name": self.contact_name,
+            "mobile": normalize_mobile(self.mobile or ""),
+            "landline": normalize_landline(self.landline or ""),
+            "email": self.normalized_email(),
+            "intent": self.intent,
+            "other_needs": self.other_needs,
+        }
+
+    @classmethod
+    def from_inquiry(cls, inquiry: Inquiry) -> InquiryForm:
+        return cls(**{name: getattr(inquiry, name) for name in cls.model_fields})
