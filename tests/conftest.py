@@ -20,7 +20,6 @@ from models import InquiryForm, User
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 BACKENDS = ["sqlite"] + (["postgres"] if TEST_DATABASE_URL else [])
-TABLES = ["inquiry_event", "inquiry", "account_event", "serial_counter", "user_account"]
 PASSWORD = "correct-horse-battery"
 
 
@@ -68,7 +67,9 @@ def pg_engine():
     with admin.begin() as conn:
         conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
     engine = db.create_engine(
-        TEST_DATABASE_URL, connect_args={"options": f"-csearch_path={schema}"}, pool_size=10
+        TEST_DATABASE_URL,
+        connect_args={"options": f"-csearch_path={schema},public"},
+        pool_size=10,
     )
     db.migrate(engine)
     yield engine
@@ -79,8 +80,20 @@ def pg_engine():
 
 
 def _truncate(engine):
+    """Empty every table of the test schema (whatever later migrations added)."""
     with engine.begin() as conn:
-        conn.execute(sa.text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+        tables = (
+            conn.execute(
+                sa.text(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
+                    "AND tablename <> 'alembic_version'"
+                )
+            )
+            .scalars()
+            .all()
+        )
+        quoted = ", ".join(f'"{t}"' for t in tables)
+        conn.execute(sa.text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
 
 
 @pytest.fixture(params=BACKENDS)
