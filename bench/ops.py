@@ -1,0 +1,366 @@
+"""The operations timed, each twice: as the app runs it (the domain functions the views call, as a
+real staff member or manager) and as a floor (the minimal hand-written SQL giving the same answer).
+
+Every op returns a comparable answer (ids, counts, tuples) so that the harness can check that the
+project and the floor agree.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlmodel import select
+
+from dashboard import db, inquiries, queries
+from dashboard.inquiries import SHANGHAI
+from models import Inquiry, InquiryForm, User
+
+INQUIRY_COLUMNS = [c.name for c in Inquiry.__table__.columns]
+COLS = ", ".join(INQUIRY_COLUMNS)
+
+
+@dataclass
+class Op:
+    """One timed operation. ``arg`` prepares each run's input (untimed), e.g. fresh inquiries."""
+
+    name: str
+    group: str  # triage | search | detail | write | report | export
+    project: Callable[[Any], Any]
+    floor: Callable[[Any], Any]
+    target_ms: float | None = None
+    max_ratio: float | None = None  # the project may take at most this multiple of the floor
+    arg: Callable[[str], Any] | None = None  # called with "project" / "floor"
+    compare: Callable[[Any, Any], bool] = field(default=lambda a, b: a == b)
+    note: str = ""
+
+
+def page_answer(page: Any) -> tuple[tuple[int, ...], int]:
+    return tuple(r.id for r in page.rows), page.total
+
+
+class Context:
+    """What the ops need: the engine, who acts, and sample values drawn from the data."""
+
+    def __init__(self, engine: Engine, rows: int) -> None:
+        self.engine = engine
+        self.rows = rows
+        self.dialect = engine.dialect.name
+        with db.session_scope(engine, write=False) as s:
+            self.staff = s.exec(select(User).where(User.username == "staff")).one()
+            self.manager = s.exec(select(User).where(User.username == "manager")).one()
+            self.company = s.exec(select(User).where(User.username == "company")).one()
+        self.now = datetime.now(UTC)
+        today = self.now.astimezone(SHANGHAI).date()
+        self.today = today
+        with engine.connect() as c:
+            # A typical submitted inquiry from the middle of the table, to search and open.
+            mid = c.execute(
+                sa.text(
+                    "SELECT id, serial, company_name, mobile FROM inquiry "
+                    "WHERE status <> 'draft' AND id >= :m ORDER BY id LIMIT 1"
+                ),
+                {"m": rows // 2},
+            ).one()
+            self.sample_id, self.sample_serial, company, self.sample_mobile = mid
+            # A 3-character fragment from inside the company name, as a user would type it.
+            self.fragment = company[1:4] if len(company) >= 4 else company[:3]
+            # A province whose visible inquiries are closest to a tenth of the table: the
+            # filter exported (~100,000 rows at a million).
+            counts = c.execute(
+                sa.text(
+                    "SELECT province_code, COUNT(*) FROM inquiry WHERE status <> 'draft' "
+                    "GROUP BY province_code"
+                )
+            ).all()
+            self.export_province, self.export_rows = min(
+                counts, key=lambda pc: abs(pc[1] - rows / 10)
+            )
+            self.filter_province = max(counts, key=lambda pc: pc[1])[0]
+        self._submitted: Iterator[int] | None = None
+        self._used: set[int] = set()
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def ts(self, value: datetime) -> Any:
+        """A bind value for a timestamp column as this backend stores it."""
+        if self.dialect == "sqlite":
+            return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+        return value
+
+    def day_start(self, day: date) -> Any:
+        return self.ts(queries.day_start_utc(day))
+
+    def fetch(self, sql: str, params: dict | None = None) -> list[tuple]:
+        with self.engine.connect() as c:
+            return [tuple(r) for r in c.execute(sa.text(sql), params or {})]
+
+    def scalar(self, sql: str, params: dict | None = None) -> Any:
+        with self.engine.connect() as c:
+            return c.execute(sa.text(sql), params or {}).scalar_one()
+
+    def read(self, fn: Callable[[Any], Any]) -> Any:
+        """Run ``fn(session)`` the way a page does: one read-only session scope."""
+        with db.session_scope(self.engine, write=False) as s:
+            return fn(s)
+
+    # -- fresh submitted inquiries for the writes ---------------------------------------------
+
+    def submitted_ids(self, count: int) -> list[int]:
+        """``count`` submitted inquiries nobody has completed yet (made through the lifecycle,
+        as an enterprise user submits them, when the seeded ones run out)."""
+        out: list[int] = []
+        while len(out) < count:
+            if self._submitted is None:
+                ids = [
+                    r[0]
+                    for r in self.fetch(
+                        "SELECT id FROM inquiry WHERE status = 'submitted' ORDER BY id LIMIT 5000"
+                    )
+                ]
+                self._submitted = iter(ids)
+            nxt = next(self._submitted, None)
+            if nxt is None:
+                self._make_submitted(count - len(out))
+                self._submitted = None
+                continue
+            if nxt not in self._used:
+                self._used.add(nxt)
+                out.append(nxt)
+        return out
+
+    def _make_submitted(self, count: int) -> None:
+        form = InquiryForm(
+            company_name="基准测试进出口有限公司",
+            province_code="440000",
+            city_code="440300",
+            district_code="440305",
+            address_detail="科技园路1号",
+            contact_name="张三",
+            mobile="13812345678",
+            landline="0755-12345678",
+            email="bench@example.com",
+            intent="insure",
+        )
+        with db.session_scope(self.engine) as s:
+            for _ in range(count):
+                inquiries.submit(s, actor=self.company, form=form)
+
+
+# ---------------------------------------------------------------------------------------------
+# Triage
+
+
+def _list_floor(ctx: Context, where: str, params: dict, order: str) -> tuple:
+    rows = ctx.fetch(f"SELECT {COLS} FROM inquiry WHERE {where} ORDER BY {order} LIMIT 50", params)
+    total = ctx.scalar(f"SELECT COUNT(*) FROM inquiry WHERE {where}", params)
+    return tuple(r[0] for r in rows), total
+
+
+NEWEST = "submitted_at DESC, id DESC"
+
+
+def triage_ops(ctx: Context) -> list[Op]:
+    default = queries.InquiryFilter(statuses=("submitted",))
+
+    def default_project(_):
+        return ctx.read(
+            lambda s: page_answer(queries.list_page(s, default, actor=ctx.staff, page=1))
+        )
+
+    def default_floor(_):
+        return _list_floor(ctx, "status = 'submitted'", {}, NEWEST)
+
+    start = ctx.today - timedelta(days=90)
+    filtered = queries.InquiryFilter(
+        province_code=ctx.filter_province,
+        intents=("insure",),
+        submitted_from=start,
+        submitted_to=ctx.today,
+    )
+
+    def filtered_project(_):
+        return ctx.read(
+            lambda s: page_answer(queries.list_page(s, filtered, actor=ctx.staff, page=1))
+        )
+
+    def filtered_floor(_):
+        return _list_floor(
+            ctx,
+            "status <> 'draft' AND province_code = :p AND intent = 'insure' "
+            "AND submitted_at >= :a AND submitted_at < :b",
+            {
+                "p": ctx.filter_province,
+                "a": ctx.day_start(start),
+                "b": ctx.day_start(ctx.today + timedelta(days=1)),
+            },
+            NEWEST,
+        )
+
+    return [
+        Op("triage_default", "triage", default_project, default_floor, 50, 2.0),
+        Op("triage_filtered", "triage", filtered_project, filtered_floor, 50, 2.0),
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Search
+
+
+def search_ops(ctx: Context) -> list[Op]:
+    def project_for(term: str):
+        flt = queries.InquiryFilter(search=term)
+        return lambda _: ctx.read(
+            lambda s: page_answer(queries.list_page(s, flt, actor=ctx.staff, page=1))
+        )
+
+    def contains_floor(_):
+        like = f"%{ctx.fragment}%"
+        return _list_floor(
+            ctx,
+            "status <> 'draft' AND (serial = :t OR company_name LIKE :l OR contact_name LIKE :l "
+            "OR mobile LIKE :l OR landline LIKE :l OR email LIKE :l)",
+            {"t": ctx.fragment, "l": like},
+            NEWEST,
+        )
+
+    def mobile_floor(_):
+        return _list_floor(
+            ctx, "status <> 'draft' AND mobile = :m", {"m": ctx.sample_mobile}, NEWEST
+        )
+
+    def serial_floor(_):
+        return _list_floor(
+            ctx, "status <> 'draft' AND serial = :s", {"s": ctx.sample_serial}, NEWEST
+        )
+
+    return [
+        Op("search_company_fragment", "search", project_for(ctx.fragment), contains_floor, 20),
+        Op("search_exact_mobile", "search", project_for(ctx.sample_mobile), mobile_floor, 50, 2.0),
+        Op("search_exact_serial", "search", project_for(ctx.sample_serial), serial_floor, 50, 2.0),
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Detail
+
+
+def detail_ops(ctx: Context) -> list[Op]:
+    def project(_):
+        def run(s):
+            inquiry = inquiries.get(s, actor=ctx.staff, inquiry_id=ctx.sample_id)
+            trail = inquiries.events(s, actor=ctx.staff, inquiry_id=ctx.sample_id)
+            return inquiry.id, tuple(e.id for e, _ in trail)
+
+        return ctx.read(run)
+
+    def floor(_):
+        row = ctx.fetch(
+            f"SELECT {COLS} FROM inquiry WHERE id = :i AND status <> 'draft'",
+            {"i": ctx.sample_id},
+        )
+        trail = ctx.fetch(
+            "SELECT e.id, u.display_name, u.username FROM inquiry_event e "
+            "LEFT JOIN user_account u ON u.id = e.actor_id WHERE e.inquiry_id = :i "
+            "ORDER BY e.at, e.id",
+            {"i": ctx.sample_id},
+        )
+        return row[0][0], tuple(r[0] for r in trail)
+
+    return [Op("detail", "triage", project, floor, 50, 2.0)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Writes: complete one, bulk-complete 100 (fresh submitted inquiries every run)
+
+
+def _complete_floor(ctx: Context, ids: list[int]) -> tuple[int, int]:
+    now = ctx.ts(datetime.now(UTC))
+    with ctx.engine.connect() as c, c.execution_options(sqlite_immediate=True).begin():
+        done = c.execute(
+            sa.text(
+                "UPDATE inquiry SET status = 'completed', completed_at = :n, updated_at = :n, "
+                "version = version + 1 WHERE id IN :ids AND status = 'submitted'"
+            ).bindparams(sa.bindparam("ids", expanding=True)),
+            {"n": now, "ids": ids},
+        ).rowcount
+        c.execute(
+            sa.text(
+                "INSERT INTO inquiry_event (inquiry_id, actor_id, at, action, from_status, "
+                "to_status, note) VALUES (:i, :a, :n, 'completed', 'submitted', 'completed', '')"
+            ),
+            [{"i": i, "a": ctx.staff.id, "n": now} for i in ids],
+        )
+    return done, len(ids)
+
+
+def write_ops(ctx: Context) -> list[Op]:
+    def project(ids):
+        with db.session_scope(ctx.engine) as s:
+            done = inquiries.complete(s, actor=ctx.staff, inquiry_ids=ids)
+            return len(done), len(ids)
+
+    def floor(ids):
+        return _complete_floor(ctx, ids)
+
+    return [
+        Op("complete_one", "write", project, floor, 50, arg=lambda _: ctx.submitted_ids(1)),
+        Op(
+            "bulk_complete_100", "write", project, floor, None, arg=lambda _: ctx.submitted_ids(100)
+        ),
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Export (CSV of a filter matching ~a tenth of the table)
+
+
+def csv_floor(ctx: Context, path: str) -> int:
+    """Stream the same rows with a server-side cursor straight into ``csv.writer``."""
+    n = 0
+    with ctx.engine.connect() as c, open(path, "w", newline="", encoding="utf-8-sig") as f:
+        writer = csv.writer(f)
+        result = c.execution_options(stream_results=True, yield_per=5000).execute(
+            sa.text(
+                f"SELECT {COLS} FROM inquiry WHERE status <> 'draft' AND province_code = :p "
+                f"ORDER BY {NEWEST}"
+            ),
+            {"p": ctx.export_province},
+        )
+        for part in result.partitions(5000):
+            writer.writerows(part)
+            n += len(part)
+    return n
+
+
+def temp_csv() -> str:
+    fd, path = tempfile.mkstemp(suffix=".csv", prefix="bench-export-")
+    os.close(fd)
+    return path
+
+
+def naive_pandas(ctx: Context) -> tuple:
+    """What one reaches for first: read the whole table into pandas, then filter and sort."""
+    import pandas as pd
+
+    with ctx.engine.connect() as c:
+        df = pd.read_sql_query(sa.text(f"SELECT {COLS} FROM inquiry"), c)
+    sub = df[df["status"] == "submitted"].sort_values(
+        ["submitted_at", "id"], ascending=[False, False]
+    )
+    return tuple(int(i) for i in sub["id"].head(50)), len(sub)
+
+
+def export_ops(ctx: Context) -> list[Op]:
+    return []
+
+
+def read_ops(ctx: Context) -> list[Op]:
+    return [*triage_ops(ctx), *search_ops(ctx), *detail_ops(ctx)]
