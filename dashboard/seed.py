@@ -401,9 +401,12 @@ class _Writer:
                 "(SELECT COALESCE(MAX(id), 1) FROM inquiry))"
             )
             self.dbapi.commit()
-            cur.execute("ANALYZE inquiry")
-            cur.execute("ANALYZE inquiry_event")
-            self.dbapi.commit()
+            # VACUUM, not only ANALYZE: it sets the visibility map, without which PostgreSQL
+            # cannot count from an index alone (a status count took 350 ms instead of 5 ms).
+            self.dbapi.autocommit = True
+            cur.execute("VACUUM (ANALYZE) inquiry")
+            cur.execute("VACUUM (ANALYZE) inquiry_event")
+            self.dbapi.autocommit = False
         cur.close()
 
     def close(self) -> None:
