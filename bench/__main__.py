@@ -8,6 +8,7 @@ and, with ``--json``, writes the results. See BENCHMARKS.md.
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 from bench import database
@@ -16,7 +17,8 @@ from bench.run import Options, run, table
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[1])
-    p.add_argument("--rows", type=int, required=True, help="inquiries in the database")
+    p.add_argument("--rows", type=int, help="inquiries in the database")
+    p.add_argument("--show", type=Path, help="only print the table of a saved --json file")
     p.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
     p.add_argument("--json", type=Path, dest="json_path", help="write the results here")
     p.add_argument("--repeat", type=int, default=5, help="timed runs per op (after a warm-up)")
@@ -34,9 +36,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.rows < 1 or args.repeat < 1:
+    if args.show:
+        print(table(json.loads(args.show.read_text())))
+        return 0
+    if not args.rows or args.rows < 1 or args.repeat < 1:
         raise SystemExit("--rows and --repeat must be positive")
-    results = run(Options(**vars(args)))
+    options = vars(args)
+    del options["show"]
+    results = run(Options(**options))
     print()
     print(f"{args.rows:,} inquiries on {args.backend}")
     print(table(results))
