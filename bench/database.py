@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -42,6 +43,12 @@ def sqlite_path(rows: int, directory: Path | None = None) -> Path:
 
 def schema_name(rows: int) -> str:
     return f"bench_{rows}"
+
+
+def _quoted(schema: str) -> str:
+    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", schema):
+        raise ValueError(f"not a plain schema name: {schema!r}")
+    return '"' + schema + '"'
 
 
 def _pg_url(base: str, schema: str) -> str:
@@ -127,8 +134,8 @@ def prepare(
         if not reusable:
             engine.dispose()
             with admin.begin() as conn:
-                conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-                conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+                conn.execute(sa.text("DROP SCHEMA IF EXISTS " + _quoted(schema) + " CASCADE"))
+                conn.execute(sa.text("CREATE SCHEMA " + _quoted(schema)))
             engine = db.create_engine(url)
         admin.dispose()
     else:

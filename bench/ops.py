@@ -351,7 +351,7 @@ def naive_pandas(ctx: Context) -> tuple:
     import pandas as pd
 
     with ctx.engine.connect() as c:
-        df = pd.read_sql_query(sa.text(f"SELECT {COLS} FROM inquiry"), c)
+        df = pd.read_sql_query(sa.text("SELECT " + COLS + " FROM inquiry"), c)
     sub = df[df["status"] == "submitted"].sort_values(
         ["submitted_at", "id"], ascending=[False, False]
     )

@@ -290,6 +290,11 @@ _INSERT_VALUES = re.compile(
 )
 
 
+def _quoted(identifier: str) -> str:
+    """An identifier read from the database's catalogue, quoted for DDL."""
+    return '"' + identifier.replace('"', '""') + '"'
+
+
 def _set_based(trigger_ddl: str) -> list[str] | None:
     """The body of a simple AFTER INSERT trigger as set-based statements over a range of ids,
     or None when the trigger has any other shape (WHEN, UPDATE, upserts, strings with ';')."""
@@ -350,7 +355,7 @@ class _Writer:
         for name, ddl in cur.fetchall():
             statements = _set_based(ddl or "")
             if statements:
-                cur.execute(f'DROP TRIGGER "{name}"')  # name from the catalogue
+                cur.execute("DROP TRIGGER " + _quoted(name))
                 self.suspended.append((ddl, statements))
         cur.close()
 
@@ -384,8 +389,7 @@ class _Writer:
                 "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
                 "AND tbl_name IN ('inquiry', 'inquiry_event') AND sql NOT LIKE 'CREATE UNIQUE%'"
             )
-            # Names come from the catalogue, not from user input.
-            self.dropped = [(f'DROP INDEX "{name}"', ddl) for name, ddl in cur.fetchall()]
+            self.dropped = [("DROP INDEX " + _quoted(name), ddl) for name, ddl in cur.fetchall()]
         else:
             cur.execute(
                 "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i "
@@ -393,7 +397,7 @@ class _Writer:
                 "WHERE i.indrelid IN ('inquiry'::regclass, 'inquiry_event'::regclass) "
                 "AND NOT i.indisunique AND NOT i.indisprimary"
             )
-            self.dropped = [(f'DROP INDEX "{name}"', ddl) for name, ddl in cur.fetchall()]
+            self.dropped = [("DROP INDEX " + _quoted(name), ddl) for name, ddl in cur.fetchall()]
             cur.execute(
                 "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) "
                 "FROM pg_constraint WHERE contype = 'f' "
@@ -401,8 +405,8 @@ class _Writer:
             )
             self.dropped += [
                 (
-                    f'ALTER TABLE {table} DROP CONSTRAINT "{name}"',
-                    f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {ddl}',
+                    f"ALTER TABLE {table} DROP CONSTRAINT {_quoted(name)}",
+                    f"ALTER TABLE {table} ADD CONSTRAINT {_quoted(name)} {ddl}",
                 )
                 for table, name, ddl in cur.fetchall()
             ]
