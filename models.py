@@ -188,6 +188,14 @@ class Inquiry(SQLModel, table=True):
         sa.Index("ix_inquiry_assignee_status", "assignee_id", "status"),
         sa.Index("ix_inquiry_owner_created", "owner_id", "created_at"),
         sa.Index("ix_inquiry_submitted", "submitted_at"),
+        # 0005_perf_indexes: triage by province (and intent) over a date range, counted in-index.
+        sa.Index(
+            "ix_inquiry_province_submitted_cover",
+            "province_code",
+            "submitted_at",
+            "status",
+            "intent",
+        ),
         sa.Index("ix_inquiry_mobile", "mobile"),
         sa.Index("ix_inquiry_landline", "landline"),
         sa.Index("ix_inquiry_email", "email"),
