@@ -1,4 +1,11 @@
-"""Command line: ``python -m dashboard init-db | seed | create-user``."""
+"""Command line: ``python -m dashboard init-db | seed | create-user | list-users | set-role |
+deactivate | activate | reset-password``.
+
+Account commands act as the operator at the console (``actor=None`` in ``accounts``): the same
+rules as the 用户管理 page apply (the last active administrator stays), and every change is
+audited. Passwords are never command-line arguments: they are prompted for twice, or read from
+the first line of standard input with ``--password-stdin``.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +15,7 @@ import sys
 
 from dashboard import accounts, db, seed
 from dashboard.bootstrap import DemoRefused, demo_allowed
-from dashboard.errors import FormInvalid
+from dashboard.errors import DomainError, FormInvalid
 from dashboard.settings import get_settings
 from models import ROLE_LABELS
 
@@ -70,6 +77,65 @@ def cmd_create_user(args: argparse.Namespace) -> int:
     return 0
 
 
+def _account_command(args: argparse.Namespace, change) -> int:
+    """Run ``change(session, user)`` on the named account in one transaction."""
+    db.migrate()
+    try:
+        with db.session_scope() as session:
+            user = accounts.get_by_username(session, args.username)
+            if user is None:
+                print(f"找不到用户 {args.username}", file=sys.stderr)
+                return 2
+            message = change(session, user)
+    except DomainError as err:
+        messages = err.errors.values() if isinstance(err, FormInvalid) else [str(err)]
+        for message in messages:
+            print(message, file=sys.stderr)
+        return 2
+    print(message)
+    return 0
+
+
+def cmd_list_users(args: argparse.Namespace) -> int:
+    db.migrate()
+    with db.session_scope(write=False) as session:
+        users = accounts.list_users(session, actor=None)
+    for u in users:
+        state = "在用" if u.is_active else "已停用"
+        last = u.last_login_at.isoformat(timespec="minutes") if u.last_login_at else "-"
+        company = u.company_name or "-"
+        print(f"{u.username}\t{u.role}\t{state}\t{company}\t{u.email or '-'}\t{last}")
+    return 0
+
+
+def cmd_set_role(args: argparse.Namespace) -> int:
+    def change(session, user):
+        accounts.set_role(session, actor=None, user_id=user.id, role=args.role)
+        return f"已将 {user.username} 的角色改为{ROLE_LABELS[args.role]}"
+
+    return _account_command(args, change)
+
+
+def cmd_set_active(args: argparse.Namespace) -> int:
+    def change(session, user):
+        accounts.set_active(session, actor=None, user_id=user.id, active=args.active)
+        return f"已{'启用' if args.active else '停用'}账号 {user.username}"
+
+    return _account_command(args, change)
+
+
+def cmd_reset_password(args: argparse.Namespace) -> int:
+    password = None if args.one_time else _read_password(args.password_stdin)
+
+    def change(session, user):
+        generated = accounts.reset_password(session, actor=None, user_id=user.id, password=password)
+        if generated:
+            return f"已重置 {user.username} 的密码。一次性密码（首次登录后须修改）：{generated}"
+        return f"已重置 {user.username} 的密码"
+
+    return _account_command(args, change)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m dashboard", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -100,6 +166,37 @@ def build_parser() -> argparse.ArgumentParser:
         help="read the password from the first line of standard input",
     )
     p.set_defaults(func=cmd_create_user)
+
+    p = sub.add_parser("list-users", help="list accounts: username, role, state, company, e-mail")
+    p.set_defaults(func=cmd_list_users)
+
+    p = sub.add_parser("set-role", help="change an account's role")
+    p.add_argument("username")
+    p.add_argument("role", choices=sorted(ROLE_LABELS))
+    p.set_defaults(func=cmd_set_role)
+
+    p = sub.add_parser("deactivate", help="deactivate an account (it can no longer log in)")
+    p.add_argument("username")
+    p.set_defaults(func=cmd_set_active, active=False)
+
+    p = sub.add_parser("activate", help="reactivate an account and lift its login lock")
+    p.add_argument("username")
+    p.set_defaults(func=cmd_set_active, active=True)
+
+    p = sub.add_parser("reset-password", help="set a new password (prompted) and lift the lock")
+    p.add_argument("username")
+    how = p.add_mutually_exclusive_group()
+    how.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the new password from the first line of standard input",
+    )
+    how.add_argument(
+        "--one-time",
+        action="store_true",
+        help="generate a one-time password (printed once; must be changed at the next login)",
+    )
+    p.set_defaults(func=cmd_reset_password)
     return parser
 
 

@@ -1,18 +1,31 @@
-"""User accounts: argon2 password hashes, login with throttling, role checks.
+"""User accounts: argon2 password hashes, login with throttling, role checks, administration.
 
 ``authenticate`` answers the same way (None) for an unknown user, a wrong password, an inactive or
 a locked account, and spends the same argon2 work on each, so a caller cannot tell which it was.
+
+Administration (``add_user``, ``set_role``, ``set_active``, ``reset_password``) takes the acting
+user as ``actor``: an active administrator, or ``None`` for the operator at the command line, who
+already holds the database. The rules live here, not in the page: nobody deactivates or demotes
+themselves, and the last active administrator always stays. Every change writes an
+``AccountEvent`` naming the actor.
 """
 
 from __future__ import annotations
 
+import secrets
+import string
 from datetime import datetime, timedelta
+from functools import cache
+from pathlib import Path
 
+import sqlalchemy as sa
+import sqlalchemy.orm
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from email_validator import EmailNotValidError, validate_email
 from sqlmodel import Session, select
 
-from dashboard.errors import FormInvalid, NotAllowed
+from dashboard.errors import FormInvalid, NotAllowed, NotFound
 from models import ROLE_LABELS, AccountEvent, Role, User, utcnow
 
 MAX_FAILED_LOGINS = 5
@@ -36,11 +49,46 @@ def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
-def password_problem(password: str) -> str | None:
-    """Why a new password is refused (Chinese), or None."""
+COMMON_PASSWORDS_FILE = Path(__file__).with_name("common_passwords.txt")
+#: Roles single sign-on may grant: the insurer's own people, never enterprise accounts.
+SSO_ROLES = (Role.staff.value, Role.manager.value, Role.admin.value)
+_GENERATED_ALPHABET = "".join(c for c in string.ascii_letters + string.digits if c not in "0O1lI")
+
+
+@cache
+def common_passwords() -> frozenset[str]:
+    """The shipped list of common passwords (lower-case), read once."""
+    lines = COMMON_PASSWORDS_FILE.read_text(encoding="utf-8").splitlines()
+    return frozenset(line.strip() for line in lines if line.strip() and not line.startswith("#"))
+
+
+def password_problem(password: str, *, username: str | None = None) -> str | None:
+    """Why a new password is refused (Chinese), or None.
+
+    Too short, one of the common passwords (also with a trailing digit/punctuation run), the same
+    character repeated, or the username itself.
+    """
+    password = password or ""
     if len(password) < MIN_PASSWORD_LENGTH:
         return f"密码至少需要{MIN_PASSWORD_LENGTH}个字符"
+    if len(password) > 256:
+        return "密码不能超过256个字符"
+    lowered = password.lower()
+    stripped = lowered.rstrip(string.digits + string.punctuation)
+    common = common_passwords()
+    if lowered in common or (len(stripped) >= 4 and stripped in common) or len(set(lowered)) < 3:
+        return "该密码过于常见，容易被猜中，请换一个"
+    if username and username.strip().lower() in lowered:
+        return "密码不能包含用户名"
     return None
+
+
+def generate_password() -> str:
+    """A random one-time password (16 characters, no look-alike characters)."""
+    while True:
+        candidate = "".join(secrets.choice(_GENERATED_ALPHABET) for _ in range(16))
+        if password_problem(candidate) is None:
+            return candidate
 
 
 def record(
@@ -82,11 +130,22 @@ def create_user(
         errs["username"] = "用户名已被使用"
     if role not in ROLE_LABELS:
         errs["role"] = "角色无效"
-    problem = password_problem(password) if check_password else (None if password else "请填写密码")
+    problem = (
+        password_problem(password, username=username)
+        if check_password
+        else (None if password else "请填写密码")
+    )
     if problem:
         errs["password"] = problem
     if role == Role.enterprise and not (company_name or "").strip():
         errs["company_name"] = "企业用户需要填写公司名称"
+    elif len((company_name or "").strip()) > 100:
+        errs["company_name"] = "公司名称不能超过100个字符"
+    if len((display_name or "").strip()) > 64:
+        errs["display_name"] = "显示名称不能超过64个字符"
+    email_problem = _email_problem(email)
+    if email_problem:
+        errs["email"] = email_problem
     if errs:
         raise FormInvalid(errs)
     user = User(
@@ -95,7 +154,7 @@ def create_user(
         role=role,
         company_name=(company_name or "").strip() or None,
         display_name=(display_name or "").strip() or None,
-        email=(email or "").strip() or None,
+        email=_normalized_email(email),
     )
     session.add(user)
     session.flush()
@@ -175,3 +234,291 @@ def staff_members(session: Session) -> list[User]:
             .order_by(User.username)
         )
     )
+
+
+# --------------------------------------------------------------------------------------------
+# E-mail of an account (optional; single sign-on maps identities by it)
+
+
+def _normalized_email(email: str | None) -> str | None:
+    email = (email or "").strip()
+    if not email:
+        return None
+    try:
+        return validate_email(email, check_deliverability=False).normalized.lower()
+    except EmailNotValidError:
+        return None
+
+
+def _email_problem(email: str | None) -> str | None:
+    if (email or "").strip() and _normalized_email(email) is None:
+        return "邮箱格式不正确"
+    return None
+
+
+# --------------------------------------------------------------------------------------------
+# Administration (role admin, or the command line with actor=None)
+
+
+def _require_admin(actor: User | None) -> None:
+    if actor is not None:
+        require_role(actor, Role.admin.value)
+
+
+def _target(session: Session, user_id: int) -> User:
+    user = session.exec(
+        select(User)
+        .where(User.id == user_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
+    if user is None:
+        raise NotFound("找不到该用户")
+    return user
+
+
+def _other_active_admins(session: Session, user: User) -> int:
+    # FOR UPDATE on PostgreSQL: two administrators demoting each other at once queue here, so
+    # the second one sees the first one's change and is refused.
+    rows = session.exec(
+        select(User.id)
+        .where(User.role == Role.admin.value, User.is_active, User.id != user.id)
+        .with_for_update()
+    ).all()
+    return len(rows)
+
+
+def _guard_admin_removal(session: Session, actor: User | None, user: User, what: str) -> None:
+    if actor is not None and actor.id == user.id:
+        raise NotAllowed(f"不能{what}自己的账号")
+    if user.role == Role.admin and user.is_active and _other_active_admins(session, user) == 0:
+        raise NotAllowed(f"不能{what}最后一个在用的系统管理员")
+
+
+def _actor_id(actor: User | None) -> int | None:
+    return actor.id if actor is not None else None
+
+
+def list_users(session: Session, *, actor: User | None) -> list[User]:
+    """Every account, by username (administrators only)."""
+    _require_admin(actor)
+    return list(session.exec(select(User).order_by(User.username)))
+
+
+def add_user(
+    session: Session,
+    *,
+    actor: User | None,
+    username: str,
+    role: str,
+    password: str | None = None,
+    company_name: str | None = None,
+    display_name: str | None = None,
+    email: str | None = None,
+) -> tuple[User, str | None]:
+    """An administrator creates an account.
+
+    Without ``password`` a one-time password is generated and returned (show it once); the user
+    must choose their own at the first login. With ``password`` it is checked like any other.
+    """
+    _require_admin(actor)
+    generated = generate_password() if password is None else None
+    user = create_user(
+        session,
+        username=username,
+        password=generated or password or "",
+        role=role,
+        company_name=company_name,
+        display_name=display_name,
+        email=email,
+        actor=actor,
+    )
+    if generated:
+        user.must_change_password = True
+        session.add(user)
+    return user, generated
+
+
+def set_role(session: Session, *, actor: User | None, user_id: int, role: str) -> User:
+    """Change an account's role. Enterprise accounts need a company name."""
+    _require_admin(actor)
+    if role not in ROLE_LABELS:
+        raise FormInvalid({"role": "角色无效"})
+    user = _target(session, user_id)
+    if user.role == role:
+        return user
+    if user.role == Role.admin:
+        _guard_admin_removal(session, actor, user, "降级")
+    if role == Role.enterprise and not user.company_name:
+        raise FormInvalid({"role": "企业用户需要公司名称，请先为该账号填写公司名称"})
+    record(
+        session,
+        action="role_changed",
+        user_id=user.id,
+        actor_id=_actor_id(actor),
+        detail=f"{user.role}->{role}",
+    )
+    user.role = role
+    session.add(user)
+    session.flush()
+    return user
+
+
+def set_active(session: Session, *, actor: User | None, user_id: int, active: bool) -> User:
+    """Deactivate (no login, sessions end at their next click) or reactivate an account."""
+    _require_admin(actor)
+    user = _target(session, user_id)
+    if user.is_active == active:
+        return user
+    if not active:
+        _guard_admin_removal(session, actor, user, "停用")
+    user.is_active = active
+    if active:
+        user.failed_logins = 0
+        user.first_failed_at = None
+        user.locked_until = None
+    record(
+        session,
+        action="activated" if active else "deactivated",
+        user_id=user.id,
+        actor_id=_actor_id(actor),
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def reset_password(
+    session: Session, *, actor: User | None, user_id: int, password: str | None = None
+) -> str | None:
+    """Give an account a new password and lift a login lock.
+
+    Without ``password`` a one-time password is generated and returned, and the user must change
+    it at the next login. With ``password`` it is checked and set as it is.
+    """
+    _require_admin(actor)
+    user = _target(session, user_id)
+    generated = generate_password() if password is None else None
+    if generated is None:
+        problem = password_problem(password or "", username=user.username)
+        if problem:
+            raise FormInvalid({"password": problem})
+    user.password_hash = hash_password(generated or password or "")
+    user.must_change_password = generated is not None
+    user.failed_logins = 0
+    user.first_failed_at = None
+    user.locked_until = None
+    record(
+        session,
+        action="password_reset",
+        user_id=user.id,
+        actor_id=_actor_id(actor),
+        detail="one-time password" if generated else "set by administrator",
+    )
+    session.add(user)
+    session.flush()
+    return generated
+
+
+def change_password(
+    session: Session, *, actor: User, current_password: str, new_password: str
+) -> User:
+    """The user changes their own password (also how a one-time password is replaced)."""
+    user = _target(session, actor.id)
+    if not user.is_active:
+        raise NotAllowed("账号已停用")
+    errs: dict[str, str] = {}
+    if not verify_password(user.password_hash, current_password or ""):
+        errs["current_password"] = "当前密码不正确"
+    problem = password_problem(new_password or "", username=user.username)
+    if problem:
+        errs["new_password"] = problem
+    elif new_password == current_password:
+        errs["new_password"] = "新密码不能与当前密码相同"
+    if errs:
+        raise FormInvalid(errs)
+    user.password_hash = hash_password(new_password)
+    user.must_change_password = False
+    record(session, action="password_changed", user_id=user.id, actor_id=user.id)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def register_company(
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    password_again: str,
+    company_name: str,
+    email: str,
+) -> User:
+    """Company self-registration (企业注册): always an enterprise account, never more."""
+    errs: dict[str, str] = {}
+    if password != password_again:
+        errs["password_again"] = "两次输入的密码不一致"
+    if not (email or "").strip():
+        errs["email"] = "请填写联系邮箱"
+    if errs:
+        # Refuse before anything is written, naming every problem we can see without a write.
+        problem = password_problem(password or "", username=username)
+        raise FormInvalid({**({"password": problem} if problem else {}), **errs})
+    user = create_user(
+        session,
+        username=username,
+        password=password,
+        role=Role.enterprise.value,
+        company_name=company_name,
+        email=email,
+    )
+    record(session, action="registered", user_id=user.id, actor_id=user.id)
+    return user
+
+
+def user_for_identity(
+    session: Session, *, email: str | None, email_verified: bool | None = True
+) -> User | None:
+    """The account a single-sign-on identity maps to, or None (no access).
+
+    The identity's e-mail must be verified (when the provider says) and match exactly one
+    active account with a staff, manager or admin role (compared case-insensitively).
+    Enterprise accounts never log in this way. Each outcome is recorded.
+    """
+    normalized = _normalized_email(email)
+    if normalized is None or email_verified is False:
+        record(session, action="sso_refused", user_id=None, detail=f"email={email!r}"[:500])
+        return None
+    matches = session.exec(select(User).where(sa.func.lower(User.email) == normalized)).all()
+    eligible = [u for u in matches if u.is_active and u.role in SSO_ROLES]
+    if len(matches) != 1 or len(eligible) != 1:
+        record(
+            session,
+            action="sso_refused",
+            user_id=matches[0].id if len(matches) == 1 else None,
+            detail=f"email={normalized}",
+        )
+        return None
+    user = eligible[0]
+    user.last_login_at = utcnow()
+    record(session, action="sso_login", user_id=user.id, detail=f"email={normalized}")
+    session.add(user)
+    return user
+
+
+def recent_events(session: Session, *, actor: User | None, limit: int = 50) -> list[dict]:
+    """The latest account audit events, newest first, with usernames (administrators only)."""
+    _require_admin(actor)
+    subject = sa.orm.aliased(User)
+    doer = sa.orm.aliased(User)
+    rows = session.exec(
+        select(AccountEvent, subject.username, doer.username)
+        .join(subject, subject.id == AccountEvent.user_id, isouter=True)
+        .join(doer, doer.id == AccountEvent.actor_id, isouter=True)
+        .order_by(AccountEvent.at.desc(), AccountEvent.id.desc())
+        .limit(limit)
+    ).all()
+    return [
+        {"at": e.at, "action": e.action, "user": u or "", "actor": a or "", "detail": e.detail}
+        for e, u, a in rows
+    ]

@@ -7,9 +7,12 @@ takes effect at once.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import sqlalchemy.exc
 import streamlit as st
 
 from dashboard import db
@@ -50,9 +53,20 @@ def login(user: User) -> None:
 
 
 def logout() -> None:
-    """Forget everything of the user: the whole session state and cached query results."""
+    """Forget everything of the user: the whole session state, cached query results and, for a
+    single-sign-on session, the identity cookie (otherwise the next run would log in again)."""
     st.session_state.clear()
     st.cache_data.clear()
+    if sso_logged_in():
+        st.logout()
+
+
+def sso_logged_in() -> bool:
+    """True when this browser session carries a single-sign-on identity (``st.user``)."""
+    try:
+        return bool(st.user.get("is_logged_in", False))
+    except Exception:  # no auth section, or no script context (bare-mode tests)
+        return False
 
 
 def require_role(*roles: str) -> User:
@@ -71,3 +85,33 @@ def clear_caches() -> None:
 
 def is_staff(user: User) -> bool:
     return user.role in (Role.staff, Role.manager)
+
+
+DB_UNAVAILABLE = "数据库暂时不可用，请稍后重试。您刚才的操作没有保存，页面内容仍然保留。"
+
+
+@contextmanager
+def db_errors() -> Iterator[None]:
+    """Turn a lost or busy database into a message the user can act on, instead of a traceback.
+
+    Wrap the whole ``db.session_scope`` so the transaction has been rolled back (nothing
+    half-written) by the time the message shows; the widgets keep what was typed, so the user
+    can simply press the button again::
+
+        with common.db_errors(), db.session_scope() as session:
+            inquiries.submit(session, actor=user, form=form)
+    """
+    try:
+        yield
+    except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError) as err:
+        _report_db_error(err)
+    except sqlalchemy.exc.DBAPIError as err:
+        if not err.connection_invalidated:
+            raise
+        _report_db_error(err)
+
+
+def _report_db_error(err: Exception) -> None:
+    # The next run gets a fresh connection from the pool (pre-ping on PostgreSQL).
+    st.error(DB_UNAVAILABLE, icon="⚠️")
+    st.stop()
