@@ -78,7 +78,7 @@ def password_problem(password: str, *, username: str | None = None) -> str | Non
     common = common_passwords()
     if lowered in common or (len(stripped) >= 4 and stripped in common) or len(set(lowered)) < 3:
         return "该密码过于常见，容易被猜中，请换一个"
-    if username and username.strip().lower() in lowered:
+    if username and len(username.strip()) >= 4 and username.strip().lower() in lowered:
         return "密码不能包含用户名"
     return None
 
