@@ -66,6 +66,11 @@ def pg_engine():
     admin = sa.create_engine(TEST_DATABASE_URL)
     with admin.begin() as conn:
         conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    try:  # once, in public: concurrent test sessions would race on it inside the migration
+        with admin.begin() as conn:
+            conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public"))
+    except (sa.exc.IntegrityError, sa.exc.ProgrammingError):
+        pass  # another session created it at the same moment
     engine = db.create_engine(
         TEST_DATABASE_URL,
         connect_args={"options": f"-csearch_path={schema},public"},
