@@ -3,16 +3,12 @@
 Logs the user in, then builds ``st.navigation`` from the pages the user's role may see. Nothing
 else: each page lives in ``views/`` and the rules live in the domain modules.
 
-Login protection here is per browser session, on top of the per-account lock in
-``accounts.authenticate``: after ``FREE_FAILURES`` failed attempts in one session each further
-failure starts a cool-down that doubles (5 s, 10 s, 20 s … at most 5 minutes) during which the
-form is not checked at all. Every message is the same whether or not the user exists.
+Login protection here is per browser session (``common.LoginThrottle``), on top of the
+per-account lock in ``accounts.authenticate``. Every message is the same whether or not the user
+exists.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
-from datetime import datetime, timedelta
 
 import streamlit as st
 
@@ -25,8 +21,6 @@ from models import ROLE_LABELS, Role, utcnow
 
 st.set_page_config(page_title="投保咨询", page_icon="📋", layout="wide")
 
-FREE_FAILURES = 3
-MAX_COOLDOWN = timedelta(minutes=5)
 LOGIN_FAILED = "用户名或密码错误，或账号已被锁定，请稍后再试"
 
 
@@ -53,27 +47,10 @@ ROLE_PAGES = {
 # Login throttling per browser session
 
 
-@dataclass
-class LoginThrottle:
-    failures: int = 0
-    blocked_until: datetime | None = None
-
-    def wait_seconds(self, now: datetime) -> int:
-        if self.blocked_until is None or self.blocked_until <= now:
-            return 0
-        return max(1, int((self.blocked_until - now).total_seconds() + 0.999))
-
-    def failed(self, now: datetime) -> None:
-        self.failures += 1
-        if self.failures >= FREE_FAILURES:
-            delay = timedelta(seconds=5 * 2 ** (self.failures - FREE_FAILURES))
-            self.blocked_until = now + min(delay, MAX_COOLDOWN)
-
-
-def _throttle() -> LoginThrottle:
+def _throttle() -> common.LoginThrottle:
     throttle = st.session_state.get("login_throttle")
-    if not isinstance(throttle, LoginThrottle):  # absent, or tampered with
-        throttle = st.session_state["login_throttle"] = LoginThrottle()
+    if not isinstance(throttle, common.LoginThrottle):  # absent, or tampered with
+        throttle = st.session_state["login_throttle"] = common.LoginThrottle()
     return throttle
 
 
@@ -253,7 +230,7 @@ def main() -> None:
         st.navigation([st.Page(login_page, title="登录", icon="🔐")], position="hidden").run()
         return
     with st.sidebar:
-        st.caption(f"{user.label}（{ROLE_LABELS.get(user.role, user.role)}）")
+        st.caption(f"{common.md_escape(user.label)}（{ROLE_LABELS.get(user.role, user.role)}）")
         if st.button("退出登录", key="logout"):
             common.logout()
             st.rerun()

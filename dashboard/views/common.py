@@ -7,6 +7,7 @@ takes effect at once.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,6 +27,34 @@ AUTH_KEY = "auth"
 class Auth:
     user_id: int
     last_seen: datetime
+
+
+FREE_FAILURES = 3
+MAX_COOLDOWN = timedelta(minutes=5)
+
+
+@dataclass
+class LoginThrottle:
+    """Failed logins of one browser session.
+
+    After ``FREE_FAILURES`` failures each further one starts a cool-down that doubles (5 s, 10 s,
+    20 s … at most ``MAX_COOLDOWN``) during which the login form is not checked at all. It lives
+    here, not in app.py, because classes defined in the main script are re-created on every run.
+    """
+
+    failures: int = 0
+    blocked_until: datetime | None = None
+
+    def wait_seconds(self, now: datetime) -> int:
+        if self.blocked_until is None or self.blocked_until <= now:
+            return 0
+        return max(1, int((self.blocked_until - now).total_seconds() + 0.999))
+
+    def failed(self, now: datetime) -> None:
+        self.failures += 1
+        if self.failures >= FREE_FAILURES:
+            delay = timedelta(seconds=5 * 2 ** min(self.failures - FREE_FAILURES, 20))
+            self.blocked_until = now + min(delay, MAX_COOLDOWN)
 
 
 def current_user() -> User | None:
@@ -85,6 +114,16 @@ def clear_caches() -> None:
 
 def is_staff(user: User) -> bool:
     return user.role in (Role.staff, Role.manager)
+
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=&])")
+
+
+def md_escape(text: str | None) -> str:
+    """User text made safe for widgets that render markdown (captions, messages): every markdown,
+    HTML and LaTeX character is backslash-escaped, so it shows exactly as typed and never turns
+    into a link, an image, bold text or a formula."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text or "")
 
 
 DB_UNAVAILABLE = "数据库暂时不可用，请稍后重试。您刚才的操作没有保存，页面内容仍然保留。"

@@ -46,13 +46,15 @@ def _time(value) -> str:
 def _show_errors(err: DomainError) -> None:
     if isinstance(err, FormInvalid):
         for message in err.errors.values():
-            st.error(message)
+            st.error(common.md_escape(message))
     else:
-        st.error(str(err))
+        st.error(common.md_escape(str(err)))
 
 
 def _done(message: str, one_time_password: str | None = None) -> None:
-    """Remember the outcome for the next run (shown once), clear caches, rerun."""
+    """Remember the outcome for the next run (shown once), clear caches, rerun.
+
+    ``message`` is markdown: user text in it must already be ``common.md_escape``d."""
     st.session_state[NOTICE_KEY] = (message, one_time_password)
     common.clear_caches()
     st.rerun()
@@ -61,7 +63,7 @@ def _done(message: str, one_time_password: str | None = None) -> None:
 notice = st.session_state.pop(NOTICE_KEY, None)
 if notice:
     message, one_time_password = notice
-    st.success(message)
+    st.success(message)  # built from escaped user text in _done
     if one_time_password:
         st.warning("一次性密码只显示这一次，请立即安全地转交给用户；用户首次登录后必须修改密码。")
         st.code(one_time_password, language=None)
@@ -120,7 +122,7 @@ with create_tab, st.form("create_user", clear_on_submit=False):
             except DomainError as err:
                 _show_errors(err)
             else:
-                _done(f"已创建用户 {name}", generated)
+                _done(f"已创建用户 {common.md_escape(name)}", generated)
 
 with edit_tab:
     if users:
@@ -150,17 +152,18 @@ with edit_tab:
             action = ("reset", None)
         if action:
             kind, value = action
+            who = common.md_escape(chosen.username)
             try:
                 with common.db_errors(), db.session_scope() as session:
                     if kind == "role":
                         accounts.set_role(session, actor=admin, user_id=chosen.id, role=value)
-                        result = (f"已将 {chosen.username} 的角色改为{ROLE_LABELS[value]}", None)
+                        result = (f"已将 {who} 的角色改为{ROLE_LABELS[value]}", None)
                     elif kind == "active":
                         accounts.set_active(session, actor=admin, user_id=chosen.id, active=value)
-                        result = (f"已{'启用' if value else '停用'}账号 {chosen.username}", None)
+                        result = (f"已{'启用' if value else '停用'}账号 {who}", None)
                     else:
                         generated = accounts.reset_password(session, actor=admin, user_id=chosen.id)
-                        result = (f"已重置 {chosen.username} 的密码", generated)
+                        result = (f"已重置 {who} 的密码", generated)
             except DomainError as err:
                 _show_errors(err)
             else:
