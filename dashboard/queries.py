@@ -2,19 +2,43 @@
 
 Visibility is applied here too, from the actor: an enterprise user lists only its own inquiries,
 staff and managers never list drafts, other roles list nothing.
+
+Search (``InquiryFilter.search``) covers 询保流水号, 公司名称, 联系人, 联系手机, 联系固话 and
+联系邮箱. A complete serial, mobile or fixed-line number is an exact match ("jump straight to it");
+any other term of 3+ characters is a contains-match answered by the trigram index of migration
+0002_search (SQLite FTS5 ``inquiry_fts``, PostgreSQL ``pg_trgm``); 1–2 character terms use a plain
+``LIKE`` over the columns, which is correct but not indexed.
+
+The filter state round-trips through URL query parameters (``to_params`` / ``from_params``);
+parsing never raises and never widens what the actor may see (visibility is not a parameter).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
+from dashboard import regions
 from dashboard.errors import NotAllowed
 from dashboard.inquiries import SHANGHAI, STAFF_ROLES
-from models import Inquiry, Role, Status, User
+from dashboard.settings import get_settings
+from models import (
+    INTENT_LABELS,
+    STATUS_LABELS,
+    Inquiry,
+    Role,
+    Status,
+    User,
+    normalize_landline,
+    normalize_mobile,
+    utcnow,
+)
 
 PAGE_SIZES = (20, 50, 100)
 SORTS = {
@@ -24,11 +48,21 @@ SORTS = {
     "serial": (sa.asc(Inquiry.serial),),
     "-created_at": (sa.desc(Inquiry.created_at), sa.desc(Inquiry.id)),
 }
+#: What the triage page shows when the URL says nothing about the status.
+DEFAULT_STATUSES = (Status.submitted.value,)
+MAX_SEARCH_LENGTH = 100
+_SERIAL = re.compile(r"\d{18}")
+_PHONE_CHARS = re.compile(r"[\d\s+\-()（）转#]+")
 
 
 @dataclass(frozen=True)
 class InquiryFilter:
-    """What the user filters by. Frozen and hashable, so views can cache on it."""
+    """What the user filters by. Frozen and hashable, so views can cache on it.
+
+    ``InquiryFilter()`` is everything the actor may see. ``assignee`` is ``""`` (anyone),
+    ``"me"`` (the actor), ``"none"`` (unassigned) or a user id as a string. ``overdue`` keeps
+    only submitted inquiries waiting longer than ``settings.sla_working_days`` working days.
+    """
 
     statuses: tuple[str, ...] = ()
     intents: tuple[str, ...] = ()
@@ -37,6 +71,146 @@ class InquiryFilter:
     submitted_from: date | None = None  # inclusive, Asia/Shanghai calendar day
     submitted_to: date | None = None  # inclusive
     search: str = ""
+    assignee: str = ""
+    overdue: bool = False
+
+    def to_params(self) -> dict[str, str]:
+        """The filter as URL query parameters (only what differs from the page's default)."""
+        out: dict[str, str] = {}
+        if self.statuses != DEFAULT_STATUSES:
+            out["status"] = ",".join(self.statuses) if self.statuses else "all"
+        if self.intents:
+            out["intent"] = ",".join(self.intents)
+        if self.province_code:
+            out["province"] = self.province_code
+        if self.city_code:
+            out["city"] = self.city_code
+        if self.submitted_from:
+            out["from"] = self.submitted_from.isoformat()
+        if self.submitted_to:
+            out["to"] = self.submitted_to.isoformat()
+        if self.assignee:
+            out["assignee"] = self.assignee
+        if self.overdue:
+            out["overdue"] = "1"
+        if self.search.strip():
+            out["q"] = self.search.strip()
+        return out
+
+    @classmethod
+    def from_params(
+        cls, params: Mapping[str, str], *, statuses: tuple[str, ...] = ("submitted", "completed")
+    ) -> tuple[InquiryFilter, list[str]]:
+        """Parse URL query parameters. Never raises: a bad value is dropped with a notice.
+
+        ``statuses`` are the codes the page offers; anything else in ``status`` is ignored.
+        """
+        notices: list[str] = []
+
+        def get(key: str) -> str:
+            value = params.get(key, "")
+            if isinstance(value, list):  # a repeated parameter: the last one wins
+                value = value[-1] if value else ""
+            return str(value).strip()
+
+        def codes(key: str, allowed, label: str) -> tuple[str, ...]:
+            raw = [c for c in get(key).split(",") if c]
+            good = tuple(dict.fromkeys(c for c in raw if c in allowed))
+            if len(good) != len(set(raw)):
+                notices.append(f"链接中的{label}参数无效，已忽略无效部分")
+            return good
+
+        if "status" not in params:
+            status_codes = DEFAULT_STATUSES
+        elif get("status") == "all":
+            status_codes = ()
+        else:
+            status_codes = codes("status", statuses, "申请状态") or DEFAULT_STATUSES
+        intents = codes("intent", INTENT_LABELS, "询保内容")
+
+        province = get("province") or None
+        if province and (regions.get(province) is None or province not in _province_codes()):
+            notices.append("链接中的省/市参数无效，已忽略")
+            province = None
+        city = get("city") or None
+        if city and (province is None or city not in {r.code for r in regions.cities(province)}):
+            notices.append("链接中的市参数无效，已忽略")
+            city = None
+
+        def day(key: str, label: str) -> date | None:
+            raw = get(key)
+            if not raw:
+                return None
+            try:
+                value = date.fromisoformat(raw)
+            except ValueError:
+                notices.append(f"链接中的{label}参数无效，已忽略")
+                return None
+            if not 2000 <= value.year <= 2100:
+                notices.append(f"链接中的{label}参数无效，已忽略")
+                return None
+            return value
+
+        start, end = day("from", "开始日期"), day("to", "结束日期")
+        if start and end and start > end:
+            notices.append("链接中的开始日期晚于结束日期，已忽略日期范围")
+            start = end = None
+
+        assignee = get("assignee")
+        if assignee and not (
+            assignee in ("me", "none") or (assignee.isdigit() and len(assignee) < 10)
+        ):
+            notices.append("链接中的负责人参数无效，已忽略")
+            assignee = ""
+
+        overdue_raw = get("overdue")
+        if overdue_raw not in ("", "0", "1"):
+            notices.append("链接中的超时参数无效，已忽略")
+        search = get("q")
+        if len(search) > MAX_SEARCH_LENGTH:
+            notices.append(f"搜索内容过长，已截取前{MAX_SEARCH_LENGTH}个字符")
+            search = search[:MAX_SEARCH_LENGTH]
+        flt = cls(
+            statuses=status_codes,
+            intents=intents,
+            province_code=province,
+            city_code=city,
+            submitted_from=start,
+            submitted_to=end,
+            search=search,
+            assignee=assignee,
+            overdue=overdue_raw == "1",
+        )
+        return flt, notices
+
+
+def _province_codes() -> set[str]:
+    return {r.code for r in regions.provinces()}
+
+
+def view_params_from(params: Mapping[str, str]) -> tuple[int, int, str, list[str]]:
+    """Page number, page size and sort from URL parameters, with notices for bad values."""
+    notices: list[str] = []
+    page, size, sort = 1, 50, "-submitted_at"
+    raw = str(params.get("page", "") or "")
+    if raw:
+        if raw.isdigit() and 0 < int(raw) < 10**7:
+            page = int(raw)
+        else:
+            notices.append("链接中的页码无效，已显示第 1 页")
+    raw = str(params.get("size", "") or "")
+    if raw:
+        if raw.isdigit() and int(raw) in PAGE_SIZES:
+            size = int(raw)
+        else:
+            notices.append("链接中的每页条数无效，已使用 50")
+    raw = str(params.get("sort", "") or "")
+    if raw:
+        if raw in SORTS:
+            sort = raw
+        else:
+            notices.append("链接中的排序参数无效，已按提交日期排序")
+    return page, size, sort, notices
 
 
 @dataclass
@@ -57,7 +231,72 @@ def day_start_utc(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=SHANGHAI)
 
 
-def conditions(flt: InquiryFilter, *, actor: User) -> list[sa.ColumnElement[bool]]:
+def overdue_cutoff(now: datetime, working_days: int) -> datetime:
+    """Inquiries submitted before this instant have waited more than ``working_days`` working
+    days (Monday–Friday, Asia/Shanghai; public holidays are not modelled).
+
+    Steps back one working day at a time from ``now``, keeping the clock time, so an inquiry
+    submitted on Friday 10:00 becomes overdue after 2 working days on Tuesday 10:00.
+    """
+    local = now.astimezone(SHANGHAI)
+    while local.weekday() >= 5:  # at the weekend the clock stands still at Friday's end
+        local = datetime.combine(local.date() - timedelta(days=1), time.max, tzinfo=SHANGHAI)
+    for _ in range(working_days):
+        local -= timedelta(days=1)
+        while local.weekday() >= 5:
+            local -= timedelta(days=1)
+    return local
+
+
+def _escape_like(term: str) -> str:
+    return term.replace("/", "//").replace("%", "/%").replace("_", "/_")
+
+
+SEARCH_COLUMNS = ("serial", "company_name", "contact_name", "mobile", "landline", "email")
+
+
+def exact_search(term: str) -> tuple[str, str] | None:
+    """(column, value) when ``term`` is a complete serial, mobile or fixed-line number."""
+    if _SERIAL.fullmatch(term):
+        return "serial", term
+    if _PHONE_CHARS.fullmatch(term):
+        mobile = normalize_mobile(term)
+        if mobile:
+            return "mobile", mobile
+        landline = normalize_landline(term)
+        if landline:
+            return "landline", landline
+    return None
+
+
+def search_condition(term: str, dialect: str) -> sa.ColumnElement[bool] | None:
+    """The WHERE condition of a search term (see the module docstring)."""
+    term = term.strip()[:MAX_SEARCH_LENGTH]
+    if not term:
+        return None
+    exact = exact_search(term)
+    if exact:
+        column, value = exact
+        return getattr(Inquiry, column) == value
+    if dialect == "sqlite" and len(term) >= 3:
+        phrase = '"' + term.replace('"', '""') + '"'
+        matched = (
+            sa.select(sa.literal_column("rowid"))
+            .select_from(sa.table("inquiry_fts"))
+            .where(sa.literal_column("inquiry_fts").op("MATCH")(phrase))
+        )
+        return Inquiry.id.in_(matched)
+    pattern = f"%{_escape_like(term)}%"
+    return (
+        sa.or_(*(getattr(Inquiry, c).ilike(pattern, escape="/") for c in SEARCH_COLUMNS))
+        if dialect != "sqlite"
+        else sa.or_(*(getattr(Inquiry, c).like(pattern, escape="/") for c in SEARCH_COLUMNS))
+    )
+
+
+def conditions(
+    flt: InquiryFilter, *, actor: User, dialect: str = "sqlite", now: datetime | None = None
+) -> list[sa.ColumnElement[bool]]:
     """The WHERE conditions for ``flt`` as ``actor`` may see it."""
     conds: list[sa.ColumnElement[bool]] = []
     if actor.role == Role.enterprise:
@@ -78,19 +317,30 @@ def conditions(flt: InquiryFilter, *, actor: User) -> list[sa.ColumnElement[bool
         conds.append(Inquiry.submitted_at >= day_start_utc(flt.submitted_from))
     if flt.submitted_to:
         conds.append(Inquiry.submitted_at < day_start_utc(flt.submitted_to + timedelta(days=1)))
-    term = flt.search.strip()
-    if term:
-        conds.append(
-            sa.or_(
-                Inquiry.serial == term,
-                Inquiry.company_name.contains(term, autoescape=True),
-                Inquiry.contact_name.contains(term, autoescape=True),
-                Inquiry.mobile.contains(term, autoescape=True),
-                Inquiry.landline.contains(term, autoescape=True),
-                Inquiry.email.contains(term, autoescape=True),
-            )
-        )
+    if flt.assignee == "me":
+        conds.append(Inquiry.assignee_id == actor.id)
+    elif flt.assignee == "none":
+        conds.append(Inquiry.assignee_id.is_(None))
+    elif flt.assignee.isdigit():
+        conds.append(Inquiry.assignee_id == int(flt.assignee))
+    if flt.overdue:
+        cutoff = overdue_cutoff(now or utcnow(), get_settings().sla_working_days)
+        conds.append(Inquiry.status == Status.submitted.value)
+        conds.append(Inquiry.submitted_at < cutoff)
+    found = search_condition(flt.search, dialect)
+    if found is not None:
+        conds.append(found)
     return conds
+
+
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+def count(session: Session, flt: InquiryFilter, *, actor: User) -> int:
+    """How many inquiries match ``flt`` for ``actor``."""
+    conds = conditions(flt, actor=actor, dialect=_dialect(session))
+    return session.exec(select(sa.func.count()).select_from(Inquiry).where(*conds)).one()
 
 
 def list_page(
@@ -102,8 +352,11 @@ def list_page(
     page_size: int = 50,
     sort: str = "-submitted_at",
 ) -> Page:
-    """One page of matching inquiries and the total number of matches."""
-    conds = conditions(flt, actor=actor)
+    """One page of matching inquiries and the total number of matches.
+
+    A page number past the end shows the last page; an unknown sort or page size the default.
+    """
+    conds = conditions(flt, actor=actor, dialect=_dialect(session))
     page_size = page_size if page_size in PAGE_SIZES else 50
     order = SORTS.get(sort, SORTS["-submitted_at"])
     total = session.exec(select(sa.func.count()).select_from(Inquiry).where(*conds)).one()
@@ -117,3 +370,113 @@ def list_page(
         .limit(page_size)
     ).all()
     return Page(rows=list(rows), total=total, page=page, page_size=page_size)
+
+
+def facets(session: Session, flt: InquiryFilter, *, actor: User) -> dict[str, dict[str, int]]:
+    """Counts per status and per intent for the current filter.
+
+    Each facet ignores its own selection (the status counts are those of ``flt`` with any
+    status), so the user sees what choosing another value would give; every known code is
+    present, with 0 when nothing matches.
+    """
+    dialect = _dialect(session)
+    out: dict[str, dict[str, int]] = {}
+    for name, column, labels, without in (
+        ("status", Inquiry.status, STATUS_LABELS, replace(flt, statuses=())),
+        ("intent", Inquiry.intent, INTENT_LABELS, replace(flt, intents=())),
+    ):
+        conds = conditions(without, actor=actor, dialect=dialect)
+        rows = session.exec(select(column, sa.func.count()).where(*conds).group_by(column)).all()
+        counts = {code: 0 for code in labels}
+        if actor.role in STAFF_ROLES and name == "status":
+            counts.pop(Status.draft.value, None)
+        counts.update({code: n for code, n in rows})
+        out[name] = counts
+    return out
+
+
+def possible_duplicates(
+    session: Session, *, actor: User, inquiry: Inquiry, limit: int = 20
+) -> list[tuple[Inquiry, tuple[str, ...]]]:
+    """Other inquiries the actor may see with the same company name, mobile or e-mail, newest
+    first, each with the fields that matched (``company_name``, ``mobile``, ``email``)."""
+    conds = conditions(InquiryFilter(), actor=actor, dialect=_dialect(session))
+    rows = session.exec(
+        select(Inquiry)
+        .where(
+            *conds,
+            Inquiry.id != inquiry.id,
+            sa.or_(
+                Inquiry.company_name == inquiry.company_name,
+                Inquiry.mobile == inquiry.mobile,
+                Inquiry.email == inquiry.email,
+            ),
+        )
+        .order_by(sa.desc(Inquiry.submitted_at), sa.desc(Inquiry.id))
+        .limit(limit)
+    ).all()
+    fields = ("company_name", "mobile", "email")
+    return [
+        (row, tuple(f for f in fields if getattr(row, f) == getattr(inquiry, f))) for row in rows
+    ]
+
+
+def user_labels(session: Session, user_ids) -> dict[int, str]:
+    """Display names of a few users (the assignees on one page)."""
+    ids = sorted({i for i in user_ids if i is not None})
+    if not ids:
+        return {}
+    rows = session.exec(select(User).where(User.id.in_(ids))).all()
+    return {u.id: u.label for u in rows}
+
+
+#: Columns of an export, in order: (header, key).
+EXPORT_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("询保流水号", "serial"),
+    ("公司名称", "company_name"),
+    ("省/市", "province_code"),
+    ("市", "city_code"),
+    ("区", "district_code"),
+    ("详细地址", "address_detail"),
+    ("联系人", "contact_name"),
+    ("联系手机", "mobile"),
+    ("联系固话", "landline"),
+    ("联系邮箱", "email"),
+    ("询保内容", "intent"),
+    ("其他需求", "other_needs"),
+    ("申请状态", "status"),
+    ("负责人", "assignee"),
+    ("提交日期", "submitted_at"),
+    ("完成日期", "completed_at"),
+)
+
+
+def export_rows(
+    session: Session,
+    flt: InquiryFilter,
+    *,
+    actor: User,
+    sort: str = "-submitted_at",
+    chunk_size: int = 2000,
+) -> Iterator[tuple]:
+    """Every matching row as a tuple of raw values in ``EXPORT_COLUMNS`` order (codes, UTC
+    datetimes), streamed from a server-side cursor in chunks of ``chunk_size``: memory stays
+    flat however many rows match."""
+    conds = conditions(flt, actor=actor, dialect=_dialect(session))
+    assignee = aliased(User)
+    label = sa.func.coalesce(assignee.display_name, assignee.username)
+    columns = [label if key == "assignee" else getattr(Inquiry, key) for _, key in EXPORT_COLUMNS]
+    stmt = (
+        sa.select(*columns)
+        .select_from(Inquiry)
+        .join(assignee, assignee.id == Inquiry.assignee_id, isouter=True)
+        .where(*conds)
+        .order_by(*SORTS.get(sort, SORTS["-submitted_at"]))
+        .execution_options(yield_per=chunk_size, stream_results=True)
+    )
+    result = session.execute(stmt)
+    try:
+        for row in result:
+            yield tuple(row)
+    finally:
+        result.close()
