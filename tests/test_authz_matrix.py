@@ -1,0 +1,297 @@
+"""Authorization, everywhere: every role × every domain entry point, and every role × every page.
+
+The domain layer decides (a front end calling it directly is just as safe as the app): an
+enterprise user never reaches another company's inquiry, staff and managers never see drafts,
+only administrators administer accounts, and a page not granted to a role is neither in its
+navigation nor renders anything when its script is run for that role anyway.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import io
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from dashboard import accounts, db, inquiries, queries
+from dashboard.errors import NotAllowed, NotFound
+from dashboard.settings import ROOT
+from dashboard.views.common import Auth
+from models import utcnow
+from tests.conftest import PASSWORD, valid_form
+from tests.views.conftest import APP, login
+
+ROLES = ("enterprise", "staff", "manager", "admin")
+ACTOR = {"enterprise": "company", "staff": "staff", "manager": "manager", "admin": "admin"}
+HAS_EXPORT = importlib.util.find_spec("dashboard.export") is not None
+HAS_REPORTS = importlib.util.find_spec("dashboard.reports") is not None
+
+
+@pytest.fixture
+def app(engine):
+    """The whole app on the test database, logged out (as in tests/views/conftest.py)."""
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    return AppTest.from_file(APP, default_timeout=30)
+
+
+@pytest.fixture
+def world(engine, users):
+    """Own and foreign drafts and submitted inquiries (company = "ours", company2 = "theirs")."""
+    out = {}
+    with db.session_scope(engine) as s:
+        out["own_draft"] = inquiries.save_draft(s, actor=users["company"], form=valid_form()).id
+        out["own_submitted"] = inquiries.submit(s, actor=users["company"], form=valid_form()).id
+        out["their_draft"] = inquiries.save_draft(
+            s, actor=users["company2"], form=valid_form(company_name="乙公司")
+        ).id
+        out["their_submitted"] = inquiries.submit(
+            s, actor=users["company2"], form=valid_form(company_name="乙公司")
+        ).id
+    return out
+
+
+def _outcome(engine, call):
+    """'ok', or the name of the domain error; anything else propagates (and fails the test)."""
+    try:
+        with db.session_scope(engine) as s:
+            call(s)
+    except (NotAllowed, NotFound) as err:
+        return type(err).__name__
+    return "ok"
+
+
+# --------------------------------------------------------------------------------------------
+# Domain entry points: (operation, target) → expected outcome per role
+
+OK, NA, NF = "ok", "NotAllowed", "NotFound"
+
+MATRIX = {
+    # operation, target         enterprise  staff  manager  admin
+    ("save_draft", None): (OK, NA, NA, NA),
+    ("save_draft", "own_draft"): (OK, NA, NA, NA),
+    ("save_draft", "their_draft"): (NF, NA, NA, NA),
+    ("submit", None): (OK, NA, NA, NA),
+    ("submit", "own_draft"): (OK, NA, NA, NA),
+    ("submit", "their_draft"): (NF, NA, NA, NA),
+    ("get", "own_draft"): (OK, NF, NF, NA),
+    ("get", "own_submitted"): (OK, OK, OK, NA),
+    ("get", "their_draft"): (NF, NF, NF, NA),
+    ("get", "their_submitted"): (NF, OK, OK, NA),
+    ("assign", "their_submitted"): (NA, OK, OK, NA),
+    ("assign", "their_draft"): (NA, NF, NF, NA),
+    ("add_note", "their_submitted"): (NA, OK, OK, NA),
+    ("add_note", "own_draft"): (NA, NF, NF, NA),
+    ("complete", "their_submitted"): (NA, OK, OK, NA),
+    ("complete", "their_draft"): (NA, NF, NF, NA),
+    ("events", "their_submitted"): (NA, OK, OK, NA),
+    ("events", "own_draft"): (NA, NF, NF, NA),
+    ("list_page", None): (OK, OK, OK, NA),
+    ("admin:list_users", None): (NA, NA, NA, OK),
+    ("admin:add_user", None): (NA, NA, NA, OK),
+    ("admin:set_role", None): (NA, NA, NA, OK),
+    ("admin:set_active", None): (NA, NA, NA, OK),
+    ("admin:reset_password", None): (NA, NA, NA, OK),
+    ("admin:recent_events", None): (NA, NA, NA, OK),
+}
+if HAS_EXPORT:
+    MATRIX[("export_csv", None)] = (OK, OK, OK, NA)
+    MATRIX[("export_xlsx", None)] = (OK, OK, OK, NA)
+
+
+def _call(op, target_id, actor, users):
+    staff_id = users["staff2"].id
+    calls = {
+        "save_draft": lambda s: inquiries.save_draft(
+            s, actor=actor, form=valid_form(), inquiry_id=target_id
+        ),
+        "submit": lambda s: inquiries.submit(
+            s, actor=actor, form=valid_form(), inquiry_id=target_id
+        ),
+        "get": lambda s: inquiries.get(s, actor=actor, inquiry_id=target_id),
+        "assign": lambda s: inquiries.assign(
+            s, actor=actor, inquiry_id=target_id, assignee_id=staff_id
+        ),
+        "add_note": lambda s: inquiries.add_note(s, actor=actor, inquiry_id=target_id, text="备注"),
+        "complete": lambda s: inquiries.complete(s, actor=actor, inquiry_ids=[target_id]),
+        "events": lambda s: inquiries.events(s, actor=actor, inquiry_id=target_id),
+        "list_page": lambda s: queries.list_page(s, queries.InquiryFilter(), actor=actor),
+        "admin:list_users": lambda s: accounts.list_users(s, actor=actor),
+        "admin:add_user": lambda s: accounts.add_user(
+            s, actor=actor, username="matrix-new", role="staff"
+        ),
+        "admin:set_role": lambda s: accounts.set_role(
+            s, actor=actor, user_id=staff_id, role="manager"
+        ),
+        "admin:set_active": lambda s: accounts.set_active(
+            s, actor=actor, user_id=staff_id, active=False
+        ),
+        "admin:reset_password": lambda s: accounts.reset_password(s, actor=actor, user_id=staff_id),
+        "admin:recent_events": lambda s: accounts.recent_events(s, actor=actor),
+    }
+    if HAS_EXPORT:
+        from dashboard import export
+
+        calls["export_csv"] = lambda s: export.write_csv(
+            s, queries.InquiryFilter(), actor=actor, out=io.BytesIO()
+        )
+        calls["export_xlsx"] = lambda s: export.write_xlsx(
+            s, queries.InquiryFilter(), actor=actor, out=io.BytesIO()
+        )
+    return calls[op]
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize(("op", "target"), list(MATRIX), ids=lambda v: str(v))
+def test_every_role_gets_exactly_what_the_matrix_grants(engine, users, world, role, op, target):
+    actor = users[ACTOR[role]]
+    target_id = world[target] if target else None
+    expected = MATRIX[(op, target)][ROLES.index(role)]
+    assert _outcome(engine, _call(op, target_id, actor, users)) == expected
+
+
+@pytest.mark.parametrize("role", ["enterprise", "staff", "manager"])
+def test_a_deactivated_account_can_do_nothing_with_inquiries(engine, users, world, role):
+    actor = users[ACTOR[role]]
+    with db.session_scope(engine) as s:
+        accounts.set_active(s, actor=users["admin"], user_id=actor.id, active=False)
+        stale = accounts.get_by_username(s, actor.username)
+    for op, target in MATRIX:
+        if op in ("list_page", "export_csv", "export_xlsx") or op.startswith("admin:"):
+            continue  # listing is covered below; admin calls need the admin role anyway
+        target_id = world[target] if target else None
+        assert _outcome(engine, _call(op, target_id, stale, users)) == NA, (op, target)
+
+
+def test_lists_show_each_role_only_what_it_may_see(engine, users, world):
+    def listed(username):
+        with db.session_scope(engine, write=False) as s:
+            page = queries.list_page(s, queries.InquiryFilter(), actor=users[username])
+        return {row.id for row in page.rows}
+
+    assert listed("company") == {world["own_draft"], world["own_submitted"]}
+    assert listed("company2") == {world["their_draft"], world["their_submitted"]}
+    for username in ("staff", "manager"):
+        assert listed(username) == {world["own_submitted"], world["their_submitted"]}
+
+
+@pytest.mark.skipif(not HAS_EXPORT, reason="dashboard/export.py not built yet")
+def test_exports_hold_only_what_the_role_may_see(engine, users, world):
+    from dashboard import export
+
+    def exported(username):
+        out = io.BytesIO()
+        with db.session_scope(engine, write=False) as s:
+            export.write_csv(s, queries.InquiryFilter(), actor=users[username], out=out)
+        return out.getvalue().decode("utf-8-sig")
+
+    assert "乙公司" not in exported("company")
+    staff_csv = exported("staff")
+    assert staff_csv.count("\n") == 3  # header + the two submitted inquiries
+    assert "暂存" not in staff_csv
+
+
+# --------------------------------------------------------------------------------------------
+# Pages
+
+PAGE_TITLES = {
+    "entry": "投保咨询",
+    "triage": "咨询处理",
+    "reports": "统计报表",
+    "users": "用户管理",
+}
+GRANTED = {
+    "enterprise": {"entry"},
+    "staff": {"triage"},
+    "manager": {"triage", "reports"},
+    "admin": {"users"},
+}
+
+
+def test_the_page_matrix_matches_the_app():
+    """GRANTED above is a copy of app.ROLE_PAGES, read from the source (importing the app would
+    run it), so the two cannot drift apart."""
+    tree = ast.parse((ROOT / "dashboard" / "app.py").read_text(encoding="utf-8"))
+    node = next(
+        n.value
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Assign) and getattr(n.targets[0], "id", "") == "ROLE_PAGES"
+    )
+    role_pages = {
+        key.attr: set(ast.literal_eval(value))
+        for key, value in zip(node.keys, node.values, strict=True)
+    }
+    assert role_pages == GRANTED
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_role_can_reach_its_pages_and_no_other(app, users, role):
+    login(app, ACTOR[role], PASSWORD)
+    assert not app.exception
+    for page in PAGE_TITLES:
+        path = f"views/{page}.py"
+        if page in GRANTED[role]:
+            app.switch_page(path).run()
+            assert not app.exception
+            assert not [e.value for e in app.error if "没有访问此页面的权限" in e.value]
+        else:
+            # Not in the navigation: there is no URL of this session that opens it.
+            with pytest.raises(ValueError, match="Could not find a navigation page"):
+                app.switch_page(path)
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("page_name", list(PAGE_TITLES))
+def test_a_page_script_refuses_a_role_it_does_not_grant(engine, users, role, page_name):
+    """Defence in depth: even if a page were reached, its script stops for the wrong role."""
+    at = AppTest.from_file(
+        str(ROOT / "dashboard" / "views" / f"{page_name}.py"), default_timeout=30
+    )
+    at.session_state["auth"] = Auth(user_id=users[ACTOR[role]].id, last_seen=utcnow())
+    at.run()
+    assert not at.exception
+    refused = any("没有访问此页面的权限" in e.value for e in at.error)
+    assert refused == (page_name not in GRANTED[role])
+    if refused:
+        assert not at.title and not at.dataframe and not at.text_input
+
+
+@pytest.mark.parametrize("page_name", list(PAGE_TITLES))
+def test_a_page_script_refuses_a_logged_out_visitor(engine, page_name):
+    at = AppTest.from_file(
+        str(ROOT / "dashboard" / "views" / f"{page_name}.py"), default_timeout=30
+    )
+    at.run()
+    assert any("没有访问此页面的权限" in e.value for e in at.error)
+    assert not at.title and not at.dataframe
+
+
+def test_logged_out_visitors_reach_no_page(app, users):
+    app.run()
+    for page in PAGE_TITLES:
+        with pytest.raises(ValueError, match="Could not find a navigation page"):
+            app.switch_page(f"views/{page}.py")
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"page": "users"},
+        {"role": "admin"},
+        {"id": "1", "inquiry": "../../etc/passwd"},
+        {"status": "draft", "owner": "2"},
+    ],
+)
+def test_tampered_url_parameters_never_raise_or_widen_access(app, users, world, params):
+    login(app, "staff", PASSWORD)
+    for key, value in params.items():
+        app.query_params[key] = value
+    app.run()
+    assert not app.exception
+    assert "用户管理" not in [t.value for t in app.title]
+    for frame in app.dataframe:
+        if frame.value is not None and "申请状态" in frame.value.columns:
+            assert "暂存" not in set(frame.value["申请状态"])
