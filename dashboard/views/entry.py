@@ -36,9 +36,8 @@ from models import (
 )
 
 PAGE_SIZE = 20
-LIST_COLUMNS = ["询保流水号", "公司名称", "联系人", "联系电话", "联系邮箱", "询保内容", "提交日期"]
 NOT_FOUND_MESSAGE = "找不到该询保申请，已为您打开一张空白的询保申请。"
-REQUIRED = ":red[\\*] "
+REQUIRED = "*"  # plain text: the label is also the accessible name of the field
 
 
 # --------------------------------------------------------------------------------------------
@@ -213,9 +212,9 @@ def _handle_row_click(state: EntryState, user: User) -> None:
     if not rows or not 0 <= rows[0] < len(state.listed_ids):
         return
     target = state.listed_ids[rows[0]]
-    state.list_generation += 1  # consume the click
-    if target == state.inquiry_id:
+    if target == state.inquiry_id:  # the row highlighted for the inquiry in the form
         return
+    state.list_generation += 1  # consume the click
     if _dirty(state):
         state.dialog, state.pending_open = "discard", target
         return
@@ -358,7 +357,8 @@ def _form(state: EntryState, current: Inquiry | None) -> None:
         if current.completed_at:
             parts.append(f"完成日期：{_fmt(current.completed_at)}")
         if readonly:
-            st.info("　".join(parts) + "\n\n该询保申请已提交，仅供查看，不能修改。")
+            status = STATUS_LABELS.get(current.status, current.status)
+            st.info("　".join(parts) + f"\n\n该询保申请{status}，仅供查看，不能修改。")
         else:
             st.caption("　".join(parts))
 
@@ -438,17 +438,34 @@ def _list(state: EntryState, user: User) -> None:
             "联系电话": [r.mobile for r in page.rows],
             "联系邮箱": [r.email for r in page.rows],
             "询保内容": [INTENT_LABELS.get(r.intent, r.intent) for r in page.rows],
-            "提交日期": [_fmt(r.submitted_at) for r in page.rows],
+            "提交日期": [_fmt(r.submitted_at)[:10] for r in page.rows],
             "申请状态": [STATUS_LABELS.get(r.status, r.status) for r in page.rows],
         }
     )
-    st.caption("点击一行：暂存的申请可继续修改，已提交或已完成的申请仅供查看。")
+    st.caption(
+        "勾选一行左侧的方框即可打开该申请：暂存的申请可继续修改，已提交或已完成的申请仅供查看。"
+    )
+    loaded = (
+        state.listed_ids.index(state.inquiry_id) if state.inquiry_id in state.listed_ids else None
+    )
     st.dataframe(
         table,
         hide_index=True,
+        height=38 + 35 * len(page.rows),  # every row of the page, no inner scrolling
+        column_config={
+            "询保流水号": st.column_config.TextColumn(width=160),
+            "公司名称": st.column_config.TextColumn(width="medium"),
+            "联系人": st.column_config.TextColumn(width=80),
+            "联系电话": st.column_config.TextColumn(width=110),
+            "联系邮箱": st.column_config.TextColumn(width="medium"),
+            "询保内容": st.column_config.TextColumn(width=130),
+            "提交日期": st.column_config.TextColumn(width=100),
+            "申请状态": st.column_config.TextColumn(width=80),
+        },
         key=state.list_key,
         on_select="rerun",
         selection_mode="single-row",
+        selection_default={"selection": {"rows": [loaded]}} if loaded is not None else None,
     )
     if page.pages > 1:
         prev_col, info_col, next_col = st.columns([1, 2, 1])
