@@ -269,6 +269,51 @@ def exact_search(term: str) -> tuple[str, str] | None:
     return None
 
 
+def _phrase(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
+
+
+def fts_query(
+    term: str,
+    statuses: tuple[str, ...] = (),
+    intents: tuple[str, ...] = (),
+    *,
+    drafts: bool = False,
+) -> str:
+    """The FTS5 MATCH expression of a contains-search (3+ characters) over the six searched
+    columns, optionally narrowed by status and intent (indexed alongside; codes never contain
+    each other, so a phrase on them is an exact match), and without drafts unless ``drafts``."""
+    query = "{" + " ".join(SEARCH_COLUMNS) + "} : " + _phrase(term)
+    if statuses:
+        query += " AND (" + " OR ".join(f"status : {_phrase(c)}" for c in statuses) + ")"
+    if intents:
+        query += " AND (" + " OR ".join(f"intent : {_phrase(c)}" for c in intents) + ")"
+    if drafts:
+        return query
+    return f"({query}) NOT status : {_phrase(Status.draft.value)}"
+
+
+def _index_only(session: Session, flt: InquiryFilter, actor: User) -> str | None:
+    """The search term when ``flt`` can be counted from the SQLite search index alone: a staff
+    or manager contains-search, narrowed at most by status and intent."""
+    term = flt.search.strip()[:MAX_SEARCH_LENGTH]
+    if (
+        _dialect(session) != "sqlite"
+        or actor.role not in STAFF_ROLES
+        or len(term) < 3
+        or exact_search(term)
+        or replace(flt, search="", statuses=(), intents=()) != InquiryFilter()
+    ):
+        return None
+    return term
+
+
+def _fts_count(session: Session, query: str) -> int:
+    return session.execute(
+        sa.text("SELECT count(*) FROM inquiry_fts WHERE inquiry_fts MATCH :q"), {"q": query}
+    ).scalar_one()
+
+
 def search_condition(term: str, dialect: str) -> sa.ColumnElement[bool] | None:
     """The WHERE condition of a search term (see the module docstring)."""
     term = term.strip()[:MAX_SEARCH_LENGTH]
@@ -279,11 +324,10 @@ def search_condition(term: str, dialect: str) -> sa.ColumnElement[bool] | None:
         column, value = exact
         return getattr(Inquiry, column) == value
     if dialect == "sqlite" and len(term) >= 3:
-        phrase = '"' + term.replace('"', '""') + '"'
         matched = (
             sa.select(sa.literal_column("rowid"))
             .select_from(sa.table("inquiry_fts"))
-            .where(sa.literal_column("inquiry_fts").op("MATCH")(phrase))
+            .where(sa.literal_column("inquiry_fts").op("MATCH")(fts_query(term, drafts=True)))
         )
         return Inquiry.id.in_(matched)
     pattern = f"%{_escape_like(term)}%"
@@ -339,6 +383,9 @@ def _dialect(session: Session) -> str:
 
 def count(session: Session, flt: InquiryFilter, *, actor: User) -> int:
     """How many inquiries match ``flt`` for ``actor``."""
+    term = _index_only(session, flt, actor)
+    if term is not None:
+        return _fts_count(session, fts_query(term, flt.statuses, flt.intents))
     conds = conditions(flt, actor=actor, dialect=_dialect(session))
     return session.exec(select(sa.func.count()).select_from(Inquiry).where(*conds)).one()
 
@@ -359,7 +406,7 @@ def list_page(
     conds = conditions(flt, actor=actor, dialect=_dialect(session))
     page_size = page_size if page_size in PAGE_SIZES else 50
     order = SORTS.get(sort, SORTS["-submitted_at"])
-    total = session.exec(select(sa.func.count()).select_from(Inquiry).where(*conds)).one()
+    total = count(session, flt, actor=actor)
     last_page = max(1, -(-total // page_size))
     page = min(max(1, page), last_page)
     rows = session.exec(
@@ -380,6 +427,17 @@ def facets(session: Session, flt: InquiryFilter, *, actor: User) -> dict[str, di
     present, with 0 when nothing matches.
     """
     dialect = _dialect(session)
+    term = _index_only(session, flt, actor)
+    if term is not None:
+        statuses = [c for c in STATUS_LABELS if c != Status.draft.value]
+        return {
+            "status": {
+                c: _fts_count(session, fts_query(term, (c,), flt.intents)) for c in statuses
+            },
+            "intent": {
+                c: _fts_count(session, fts_query(term, flt.statuses, (c,))) for c in INTENT_LABELS
+            },
+        }
     out: dict[str, dict[str, int]] = {}
     for name, column, labels, without in (
         ("status", Inquiry.status, STATUS_LABELS, replace(flt, statuses=())),

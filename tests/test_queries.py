@@ -3,6 +3,7 @@ tampered parameters and visibility — on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -388,3 +389,38 @@ def test_a_search_with_sql_in_it_is_only_text(users, data):
     assert _ids(users, InquiryFilter(search="' OR 1=1 --")) == []
     with db.session_scope(write=False) as s:
         assert s.exec(select(sa.func.count()).select_from(Inquiry)).one() == 6
+
+
+def _plain_count(session, flt, actor):
+    conds = queries.conditions(flt, actor=actor, dialect=session.get_bind().dialect.name)
+    return session.exec(select(sa.func.count()).select_from(Inquiry).where(*conds)).one()
+
+
+@pytest.mark.parametrize(
+    "flt",
+    [
+        InquiryFilter(search="有限公司"),
+        InquiryFilter(search="有限公司", statuses=("submitted",)),
+        InquiryFilter(search="有限公司", statuses=("completed",), intents=("buyer_credit",)),
+        InquiryFilter(search="example", intents=("buyer_credit", "other")),
+        InquiryFilter(search="华强电子", province_code="440000"),
+    ],
+)
+def test_search_totals_and_facets_equal_a_plain_count(users, data, flt):
+    staff = users["staff"]
+    with db.session_scope() as s:  # a completion changes status: the index must follow it
+        inquiries.complete(s, actor=staff, inquiry_ids=[data["ids"][1]])
+    with db.session_scope(write=False) as s:
+        total = queries.count(s, flt, actor=staff)
+        counts = queries.facets(s, flt, actor=staff)
+        assert total == _plain_count(s, flt, staff) > 0
+        for code, n in counts["status"].items():
+            assert n == _plain_count(s, replace(flt, statuses=(code,)), staff)
+        for code, n in counts["intent"].items():
+            assert n == _plain_count(s, replace(flt, intents=(code,)), staff)
+
+
+def test_an_enterprise_user_finds_its_own_drafts_by_search(users, data):
+    assert _ids(users, InquiryFilter(search="草稿专用"), who="company") == [data["draft"]]
+    assert _ids(users, InquiryFilter(search="草稿"), who="company") == [data["draft"]]
+    assert _ids(users, InquiryFilter(search="草稿专用"), who="company2") == []

@@ -2,7 +2,8 @@
 
 SQLite: an FTS5 table with the ``trigram`` tokenizer over the six columns, an external-content
 index of ``inquiry`` (rowid = inquiry.id), kept in step by triggers on insert, update and delete
-and filled from the rows already there. A term of 3+ characters is answered from the index with
+and filled from the rows already there. It also indexes ``status`` and ``intent``, so that the total
+and the facet counts of a search come from the index alone. A term of 3+ characters is answered from the index with
 ``MATCH``; shorter terms fall back to ``LIKE`` (correct, not indexed).
 
 PostgreSQL: ``pg_trgm`` and one GIN trigram index per column; ``ILIKE '%term%'`` uses them.
@@ -21,9 +22,12 @@ branch_labels = None
 depends_on = None
 
 COLUMNS = ("serial", "company_name", "contact_name", "mobile", "landline", "email")
-_COLS = ", ".join(COLUMNS)
-_NEW = ", ".join(f"new.{c}" for c in COLUMNS)
-_OLD = ", ".join(f"old.{c}" for c in COLUMNS)
+# status and intent ride along (never searched by the user) so that a search's total and its
+# facet counts are answered from the index alone, without visiting the matched rows.
+FTS_COLUMNS = (*COLUMNS, "status", "intent")
+_COLS = ", ".join(FTS_COLUMNS)
+_NEW = ", ".join(f"new.{c}" for c in FTS_COLUMNS)
+_OLD = ", ".join(f"old.{c}" for c in FTS_COLUMNS)
 
 # The AFTER INSERT trigger is a plain INSERT … VALUES, so the bulk seeder can run it set-based.
 SQLITE_UP = [
@@ -35,7 +39,7 @@ END""",
     f"""CREATE TRIGGER inquiry_fts_ad AFTER DELETE ON inquiry BEGIN
   INSERT INTO inquiry_fts(inquiry_fts, rowid, {_COLS}) VALUES ('delete', old.id, {_OLD});
 END""",
-    # Only when a searched column changes (status changes are the common update).
+    # Only when an indexed column changes (not on assignment or version bumps).
     f"""CREATE TRIGGER inquiry_fts_au AFTER UPDATE OF {_COLS} ON inquiry BEGIN
   INSERT INTO inquiry_fts(inquiry_fts, rowid, {_COLS}) VALUES ('delete', old.id, {_OLD});
   INSERT INTO inquiry_fts(rowid, {_COLS}) VALUES (new.id, {_NEW});
