@@ -420,37 +420,28 @@ def list_page(
 
 
 def facets(session: Session, flt: InquiryFilter, *, actor: User) -> dict[str, dict[str, int]]:
-    """Counts per status and per intent for the current filter.
+    """Counts per status and per intent of the inquiries matching ``flt`` (each facet sums to
+    the total). One GROUP BY over both columns, served by ``ix_inquiry_status_intent_submitted``
+    for the default view; every code the actor can see is present, with 0 when none match.
 
-    Each facet ignores its own selection (the status counts are those of ``flt`` with any
-    status), so the user sees what choosing another value would give; every known code is
-    present, with 0 when nothing matches.
+    (Counting each facet *without* its own selection would show what another choice gives, but
+    for the default view that means counting every completed inquiry on each page load: 60+ ms
+    at a million rows on SQLite, over the 50 ms budget.)
     """
-    dialect = _dialect(session)
-    term = _index_only(session, flt, actor)
-    if term is not None:
-        statuses = [c for c in STATUS_LABELS if c != Status.draft.value]
-        return {
-            "status": {
-                c: _fts_count(session, fts_query(term, (c,), flt.intents)) for c in statuses
-            },
-            "intent": {
-                c: _fts_count(session, fts_query(term, flt.statuses, (c,))) for c in INTENT_LABELS
-            },
-        }
-    out: dict[str, dict[str, int]] = {}
-    for name, column, labels, without in (
-        ("status", Inquiry.status, STATUS_LABELS, replace(flt, statuses=())),
-        ("intent", Inquiry.intent, INTENT_LABELS, replace(flt, intents=())),
-    ):
-        conds = conditions(without, actor=actor, dialect=dialect)
-        rows = session.exec(select(column, sa.func.count()).where(*conds).group_by(column)).all()
-        counts = {code: 0 for code in labels}
-        if actor.role in STAFF_ROLES and name == "status":
-            counts.pop(Status.draft.value, None)
-        counts.update({code: n for code, n in rows})
-        out[name] = counts
-    return out
+    conds = conditions(flt, actor=actor, dialect=_dialect(session))
+    rows = session.exec(
+        select(Inquiry.status, Inquiry.intent, sa.func.count())
+        .where(*conds)
+        .group_by(Inquiry.status, Inquiry.intent)
+    ).all()
+    statuses = {code: 0 for code in STATUS_LABELS}
+    if actor.role in STAFF_ROLES:
+        del statuses[Status.draft.value]
+    intents = {code: 0 for code in INTENT_LABELS}
+    for status, intent, n in rows:
+        statuses[status] = statuses.get(status, 0) + n
+        intents[intent] = intents.get(intent, 0) + n
+    return {"status": statuses, "intent": intents}
 
 
 def possible_duplicates(

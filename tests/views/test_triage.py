@@ -37,6 +37,7 @@ def test_staff_filter_select_complete_updates_list_and_counts(app, users):
     assert _total(app) == "**共 5 条**"
     app.sidebar.multiselect(key="triage_intent").set_value(["buyer_credit"]).run()
     assert _total(app) == "**共 2 条**"
+    assert "我要调查买方资信 2" in " ".join(c.value for c in app.caption)
     assert app.query_params["intent"] in ("buyer_credit", ["buyer_credit"])
     frame = app.dataframe[0].value
     assert "草稿公司" not in set(frame["公司名称"])
@@ -59,7 +60,7 @@ def test_staff_filter_select_complete_updates_list_and_counts(app, users):
     assert [s.value for s in app.success] == [f"已将 询保申请 {serial} 标记为已完成"]
     assert _total(app) == "**共 1 条**"
     caption = " ".join(c.value for c in app.caption)
-    assert "已完成 1" in caption and "已提交 4" not in caption
+    assert "已提交 1" in caption and "我要调查买方资信 1" in caption
     with db.session_scope() as s:
         trail = inquiries.events(s, actor=users["staff"], inquiry_id=target.id)
     assert trail[-1][0].action == "completed" and trail[-1][0].note == "已电话联系"
