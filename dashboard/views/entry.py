@@ -37,6 +37,7 @@ from models import (
 
 PAGE_SIZE = 20
 NOT_FOUND_MESSAGE = "找不到该询保申请，已为您打开一张空白的询保申请。"
+SERIAL_KEY = "entry_serial"
 REQUIRED = "*"  # plain text: the label is also the accessible name of the field
 
 
@@ -63,6 +64,7 @@ def _fill(state: EntryState, form: InquiryForm, *, inquiry: Inquiry | None) -> N
         value = getattr(form, name)
         text_field = name not in ("province_code", "city_code", "district_code", "intent")
         st.session_state[WIDGET_KEYS[name]] = (value or "") if text_field else value
+    st.session_state[SERIAL_KEY] = inquiry.serial if inquiry else ""
     state.inquiry_id = inquiry.id if inquiry else None
     state.version = inquiry.version if inquiry else None
     state.baseline = form.model_dump()
@@ -343,11 +345,7 @@ def _region_selects(state: EntryState, readonly: bool) -> None:
 def _form(state: EntryState, current: Inquiry | None) -> None:
     readonly = current is not None and current.status != Status.draft
     st.text_input(
-        FIELD_LABELS["serial"],
-        value=current.serial if current else "",
-        disabled=True,
-        placeholder="保存后自动生成",
-        key=f"entry_serial_{state.inquiry_id}",
+        FIELD_LABELS["serial"], disabled=True, placeholder="保存后自动生成", key=SERIAL_KEY
     )
     if current is not None:
         parts = [f"申请状态：**{STATUS_LABELS.get(current.status, current.status)}**"]
@@ -453,14 +451,14 @@ def _list(state: EntryState, user: User) -> None:
         hide_index=True,
         height=38 + 35 * len(page.rows),  # every row of the page, no inner scrolling
         column_config={
-            "询保流水号": st.column_config.TextColumn(width=160),
-            "公司名称": st.column_config.TextColumn(width="medium"),
-            "联系人": st.column_config.TextColumn(width=80),
-            "联系电话": st.column_config.TextColumn(width=110),
-            "联系邮箱": st.column_config.TextColumn(width="medium"),
-            "询保内容": st.column_config.TextColumn(width=130),
-            "提交日期": st.column_config.TextColumn(width=100),
-            "申请状态": st.column_config.TextColumn(width=80),
+            "询保流水号": st.column_config.TextColumn(width=150),
+            "公司名称": st.column_config.TextColumn(width=130),
+            "联系人": st.column_config.TextColumn(width=70),
+            "联系电话": st.column_config.TextColumn(width=100),
+            "联系邮箱": st.column_config.TextColumn(width=150),
+            "询保内容": st.column_config.TextColumn(width=120),
+            "提交日期": st.column_config.TextColumn(width=90),
+            "申请状态": st.column_config.TextColumn(width=70),
         },
         key=state.list_key,
         on_select="rerun",

@@ -39,6 +39,6 @@ SECTIONS: list[tuple[str, str]] = [
 
 def markdown() -> str:
     """The whole panel as Markdown: one heading per section, then the hotline."""
-    parts = [f"#### {title}\n\n{body}" for title, body in SECTIONS]
-    parts.append(f"#### 24小时服务热线\n\n**{HOTLINE}**")
+    parts = [f"##### {title}\n\n{body}" for title, body in SECTIONS]
+    parts.append(f"##### 24小时服务热线\n\n**{HOTLINE}**")
     return "\n\n".join(parts)
