@@ -141,6 +141,7 @@ def sidebar(colleagues: dict[str, str]) -> queries.InquiryFilter:
             format_func=STATUS_LABELS.get,
             key=K + "status",
             on_change=_to_first_page,
+            placeholder="全部",
         )
         st.multiselect(
             "询保内容",
@@ -148,6 +149,7 @@ def sidebar(colleagues: dict[str, str]) -> queries.InquiryFilter:
             format_func=INTENT_LABELS.get,
             key=K + "intent",
             on_change=_to_first_page,
+            placeholder="全部",
         )
         provinces = {r.code: r.name for r in regions.provinces()}
         st.selectbox(
