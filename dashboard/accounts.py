@@ -299,10 +299,48 @@ def _actor_id(actor: User | None) -> int | None:
     return actor.id if actor is not None else None
 
 
-def list_users(session: Session, *, actor: User | None) -> list[User]:
-    """Every account, by username (administrators only)."""
+def list_users(
+    session: Session,
+    *,
+    actor: User | None,
+    search: str = "",
+    role: str | None = None,
+    limit: int | None = None,
+) -> list[User]:
+    """Accounts by username (administrators only), optionally only those whose username, name,
+    company or e-mail contains ``search`` and that have ``role``; at most ``limit`` of them."""
     _require_admin(actor)
-    return list(session.exec(select(User).order_by(User.username)))
+    stmt = select(User).where(*_user_conditions(search, role)).order_by(User.username)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return list(session.exec(stmt))
+
+
+def count_users(
+    session: Session, *, actor: User | None, search: str = "", role: str | None = None
+) -> int:
+    """How many accounts ``list_users`` would list without a limit."""
+    _require_admin(actor)
+    return session.exec(
+        select(sa.func.count()).select_from(User).where(*_user_conditions(search, role))
+    ).one()
+
+
+def _user_conditions(search: str, role: str | None) -> list:
+    conds = []
+    term = (search or "").strip()
+    if term:
+        conds.append(
+            sa.or_(
+                *(
+                    sa.func.lower(column).contains(term.lower(), autoescape=True)
+                    for column in (User.username, User.display_name, User.company_name, User.email)
+                )
+            )
+        )
+    if role:
+        conds.append(User.role == role)
+    return conds
 
 
 def add_user(

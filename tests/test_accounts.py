@@ -349,3 +349,15 @@ def test_registration_has_no_way_to_ask_for_a_role():
     import inspect
 
     assert "role" not in inspect.signature(accounts.register_company).parameters
+
+
+def test_user_search_is_case_insensitive_literal_and_counted(engine, users):
+    admin = users["admin"]
+    with db.session_scope(engine, write=False) as s:
+        assert [u.username for u in accounts.list_users(s, actor=admin, search="STAFF")] == [
+            "staff",
+            "staff2",
+        ]
+        assert accounts.list_users(s, actor=admin, search="%") == []  # no wildcard injection
+        assert accounts.count_users(s, actor=admin, role="enterprise") == 2
+        assert len(accounts.list_users(s, actor=admin, limit=3)) == 3

@@ -34,6 +34,7 @@ ACTION_LABELS = {
     "sso_refused": "统一身份被拒",
 }
 NOTICE_KEY = "users_notice"
+MAX_LISTED = 500
 
 admin = common.require_role("admin")
 st.title("用户管理")
@@ -68,8 +69,20 @@ if notice:
         st.warning("一次性密码只显示这一次，请立即安全地转交给用户；用户首次登录后必须修改密码。")
         st.code(one_time_password, language=None)
 
+search_col, role_col = st.columns([2, 1])
+search = search_col.text_input(
+    "搜索用户", placeholder="用户名、显示名称、公司名称或邮箱", max_chars=100
+)
+role_filter = role_col.selectbox(
+    "角色筛选", [None, *ROLE_LABELS], format_func=lambda r: "全部" if r is None else ROLE_LABELS[r]
+)
 with common.db_errors(), db.session_scope(write=False) as session:
-    users = accounts.list_users(session, actor=admin)
+    users = accounts.list_users(
+        session, actor=admin, search=search, role=role_filter, limit=MAX_LISTED
+    )
+    total = accounts.count_users(session, actor=admin, search=search, role=role_filter)
+if total > len(users):
+    st.caption(f"共 {total} 个账号，显示前 {len(users)} 个；请用搜索缩小范围。")
 
 st.dataframe(
     pd.DataFrame(

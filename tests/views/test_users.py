@@ -158,3 +158,12 @@ def test_non_admins_get_no_user_management(app, users):
     login(app, "manager", PASSWORD)
     assert "用户管理" not in [t.value for t in app.title]
     assert not any(d.value is not None and "用户名" in d.value.columns for d in app.dataframe)
+
+
+def test_search_and_role_filter_narrow_the_list(app, users):
+    _admin(app)
+    next(t for t in app.text_input if t.label == "搜索用户").input("乙公司").run()
+    assert list(app.dataframe[0].value["用户名"]) == ["company2"]
+    next(t for t in app.text_input if t.label == "搜索用户").input("").run()
+    next(s for s in app.selectbox if s.label == "角色筛选").set_value("staff").run()
+    assert list(app.dataframe[0].value["用户名"]) == ["staff", "staff2"]
