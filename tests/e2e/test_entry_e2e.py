@@ -107,6 +107,8 @@ def test_invalid_mobile_is_reported_and_typed_values_stay(page, app_server, shot
     page.set_viewport_size(TALL)
     login(page, app_server, "company")
     contact = _unique_contact()
+    long_name = "深圳市前海蛇口自由贸易试验区国际供应链管理与跨境电子商务进出口贸易集团股份有限公司第一分公司"
+    page.get_by_label("*公司名称").fill(long_name)
     _fill(page, contact=contact, mobile="12345")
     page.get_by_role("button", name="保存").click()
     alert = page.get_by_role("alert").filter(has_text="请修正以下内容")
@@ -115,6 +117,7 @@ def test_invalid_mobile_is_reported_and_typed_values_stay(page, app_server, shot
     expect(page.get_by_label("询保流水号")).to_have_value("")
     expect(page.get_by_label("*联系手机")).to_have_value("12345")
     expect(page.get_by_label("*联系人")).to_have_value(contact)
+    expect(page.get_by_label("*公司名称")).to_have_value(long_name)
     expect(page.get_by_label("区", exact=True)).to_have_value("南山区")
     page.screenshot(path=shots / "01-invalid-mobile.png")
 
@@ -124,4 +127,6 @@ def test_invalid_mobile_is_reported_and_typed_values_stay(page, app_server, shot
     panel = page.get_by_role("heading", name="四大功能").bounding_box()
     submit = page.get_by_role("button", name="提交", exact=True).bounding_box()
     assert panel["y"] > submit["y"] and panel["x"] + panel["width"] <= NARROW["width"]
+    main = page.get_by_test_id("stMain")
+    assert main.evaluate("el => el.scrollWidth <= el.clientWidth")  # nothing pokes out sideways
     page.screenshot(path=shots / "02-invalid-mobile-narrow.png")

@@ -465,3 +465,22 @@ def test_a_long_list_is_paginated_newest_first(app, users):
     assert at.text_input[0].value == serials[0]
     _click(at, "上一页")
     assert len(at.dataframe[0].value) == 20
+
+
+def test_a_draft_changed_elsewhere_is_not_overwritten(app, users, engine):
+    draft, _ = _draft_and_submitted(users)
+    at = _open(app)
+    _select_row(at, _row_index(at, draft.serial))
+    with db.session_scope() as session:  # the same draft saved in another browser tab
+        inquiries.save_draft(
+            session,
+            actor=users["company"],
+            form=valid_form(contact_name="另一个标签页"),
+            inquiry_id=draft.id,
+        )
+    _type(at, contact_name="本页的修改")
+    _click(at, "保存")
+    assert "已在别处被修改" in _errors(at)
+    assert _widget(at, "contact_name").value == "本页的修改"
+    [stored] = [i for i in _stored(engine) if i.id == draft.id]
+    assert stored.contact_name == "另一个标签页"
