@@ -13,10 +13,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import sqlalchemy.exc
 import streamlit as st
 
-from dashboard import db
+from dashboard import db, faults
 from dashboard.settings import get_settings
 from models import Role, User, utcnow
 
@@ -142,15 +141,9 @@ def db_errors() -> Iterator[None]:
     """
     try:
         yield
-    except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError) as err:
-        _report_db_error(err)
-    except sqlalchemy.exc.DBAPIError as err:
-        if not err.connection_invalidated:
+    except faults.DATABASE_ERRORS as err:
+        if not faults.is_outage(err):
             raise
-        _report_db_error(err)
-
-
-def _report_db_error(err: Exception) -> None:
-    # The next run gets a fresh connection from the pool (pre-ping on PostgreSQL).
-    st.error(DB_UNAVAILABLE, icon="⚠️")
-    st.stop()
+        # The next run gets a fresh connection from the pool (pre-ping on PostgreSQL).
+        st.error(DB_UNAVAILABLE, icon="⚠️")
+        st.stop()
