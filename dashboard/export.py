@@ -31,7 +31,10 @@ _UNSAFE_NAME = re.compile(r"[^0-9A-Za-z\u4e00-\u9fff._-]+")
 
 def neutralise(value: str) -> str:
     """A text cell that no spreadsheet evaluates as a formula."""
-    return "'" + value if value.startswith(FORMULA_STARTS) else value
+    return "'" + value if value and value[0] in _FORMULA_FIRST else value
+
+
+_FORMULA_FIRST = frozenset("".join(FORMULA_STARTS))
 
 
 def safe_filename(stem: str, extension: str) -> str:
@@ -41,27 +44,40 @@ def safe_filename(stem: str, extension: str) -> str:
 
 
 def _when(value: datetime | None) -> str:
-    return value.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if value else ""
+    # isoformat is C-fast; strftime per cell was a tenth of a 100,000-row export
+    return value.astimezone(SHANGHAI).isoformat(" ", "minutes")[:16] if value else ""
+
+
+def _text(value) -> str:
+    return "" if value is None else neutralise(str(value))
+
+
+def _converters() -> list:
+    region_names: dict[str | None, str] = {}
+
+    def region(code: str | None) -> str:
+        name = region_names.get(code)
+        if name is None:
+            name = region_names[code] = regions.name(code) if code else ""
+        return name
+
+    by_key = {
+        "province_code": region,
+        "city_code": region,
+        "district_code": region,
+        "intent": lambda v: INTENT_LABELS.get(v, v or ""),
+        "status": lambda v: STATUS_LABELS.get(v, v or ""),
+        "submitted_at": _when,
+        "completed_at": _when,
+    }
+    return [by_key.get(key, _text) for _, key in queries.EXPORT_COLUMNS]
 
 
 def display_rows(raw: Iterable[tuple]) -> Iterator[list[str]]:
-    """Raw export tuples → the strings a user reads, neutralised."""
-    keys = [key for _, key in queries.EXPORT_COLUMNS]
+    """Raw export tuples → the strings a user reads, user text neutralised."""
+    converters = _converters()
     for row in raw:
-        out = []
-        for key, value in zip(keys, row, strict=True):
-            if key in ("province_code", "city_code", "district_code"):
-                text = regions.name(value) if value else ""
-            elif key == "intent":
-                text = INTENT_LABELS.get(value, value or "")
-            elif key == "status":
-                text = STATUS_LABELS.get(value, value or "")
-            elif key in ("submitted_at", "completed_at"):
-                text = _when(value)
-            else:
-                text = "" if value is None else str(value)
-            out.append(neutralise(text))
-        yield out
+        yield [convert(value) for convert, value in zip(converters, row, strict=True)]
 
 
 def write_csv(

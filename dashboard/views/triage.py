@@ -324,6 +324,7 @@ def detail(inquiry_id: int, colleagues: list) -> None:
         pd.DataFrame({"字段": list(fields), "内容": list(fields.values())}),
         hide_index=True,
         width="stretch",
+        height=(len(fields) + 1) * 35 + 3,  # every field visible, no inner scrolling
         key=K + "fields",
     )
     if inq.status == "submitted":
