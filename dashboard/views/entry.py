@@ -121,17 +121,18 @@ def _discard_confirmed() -> None:
     if target is None:
         _fill(state, _blank(user), inquiry=None)
     else:
-        _open(state, user, target)
+        _guarded(state, lambda: _open(state, user, target))
 
 
-def _save() -> None:
+def _write(domain_call, message: str) -> None:
+    """Save or submit the typed form, then show the stored inquiry (serial, normalised values)."""
     user = _user()
     state = _state(user)
 
     def action() -> None:
         is_new = state.inquiry_id is None
         with db.session_scope() as session:
-            inquiry = inquiries.save_draft(
+            inquiry = domain_call(
                 session,
                 actor=user,
                 form=_typed(),
@@ -141,41 +142,25 @@ def _save() -> None:
         common.clear_caches()
         _fill(state, InquiryForm.from_inquiry(inquiry), inquiry=inquiry)
         if is_new:
-            state.page = 1
-        state.notice = ("success", f"已保存为暂存，询保流水号 {inquiry.serial}")
+            state.page = 1  # where the new row is listed
+        state.notice = ("success", message.format(serial=inquiry.serial))
 
     _guarded(state, action)
 
 
+def _save() -> None:
+    _write(inquiries.save_draft, "已保存为暂存，询保流水号 {serial}")
+
+
 def _request_submit() -> None:
-    user = _user()
-    state = _state(user)
+    state = _state(_user())
     state.errors = _typed().errors()
     if not state.errors:
         state.dialog = "submit"
 
 
 def _submit_confirmed() -> None:
-    user = _user()
-    state = _state(user)
-
-    def action() -> None:
-        is_new = state.inquiry_id is None
-        with db.session_scope() as session:
-            inquiry = inquiries.submit(
-                session,
-                actor=user,
-                form=_typed(),
-                inquiry_id=state.inquiry_id,
-                expected_version=state.version,
-            )
-        common.clear_caches()
-        _fill(state, InquiryForm.from_inquiry(inquiry), inquiry=inquiry)
-        if is_new:
-            state.page = 1
-        state.notice = ("success", f"已提交，询保流水号 {inquiry.serial}。我们将及时与您联系。")
-
-    _guarded(state, action)
+    _write(inquiries.submit, "已提交，询保流水号 {serial}。我们将及时与您联系。")
 
 
 def _open(state: EntryState, user: User, inquiry_id: int) -> None:
@@ -493,7 +478,8 @@ def _notice(state: EntryState) -> None:
 
 user = common.require_role(Role.enterprise.value)
 state = _state(user)
-_handle_row_click(state, user)
+with common.db_errors():
+    _handle_row_click(state, user)
 current = _current(state, user)
 
 st.title("询保申请")
