@@ -48,8 +48,17 @@ def _fill(page, *, contact: str, mobile: str = "13912345678") -> None:
     page.get_by_label("*联系邮箱").press("Tab")
 
 
+def _settled(page) -> None:
+    """Wait until the current script run has finished (and the list has been redrawn)."""
+    from playwright.sync_api import expect
+
+    app = page.get_by_test_id("stApp")
+    expect(app).to_have_attribute("data-test-script-state", "notRunning")
+
+
 def _open_row(page, index: int) -> None:
     """Tick the row's selection box (the grid is a canvas: click by position)."""
+    _settled(page)
     grid = page.get_by_test_id("stDataFrame")
     grid.click(position={"x": 16, "y": ROW_HEIGHT + ROW_HEIGHT * index + ROW_HEIGHT // 2})
 
