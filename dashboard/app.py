@@ -234,7 +234,8 @@ def main() -> None:
         if st.button("退出登录", key="logout"):
             common.logout()
             st.rerun()
-    if user.must_change_password:
+    # A one-time password must be replaced first; single-sign-on sessions use no password.
+    if user.must_change_password and not common.sso_logged_in():
         st.navigation(
             [st.Page(change_password_page, title="修改密码", icon="🔑")], position="hidden"
         ).run()
