@@ -95,8 +95,16 @@ def sso_refused_page() -> None:
 # Pages before login
 
 
+@st.cache_data(ttl=60, show_spinner=False)
+def demo_accounts_listed() -> bool:
+    """Whether the login page lists the demo accounts: demo mode applies and one of them still
+    has the public password (re-checked every minute, so changing them takes effect)."""
+    engine = db.get_engine()
+    return bootstrap.demo_allowed(get_settings(), engine) and bootstrap.demo_accounts_active(engine)
+
+
 def login_page() -> None:
-    info = startup()
+    startup()
     st.title("投保咨询系统")
     notice = st.session_state.pop("login_notice", None)
     if notice:
@@ -130,7 +138,7 @@ def login_page() -> None:
     if settings.allow_registration and st.button("还没有账号？企业注册"):
         st.session_state["login_view"] = "register"
         st.rerun()
-    if info.demo_active:
+    if demo_accounts_listed():
         st.warning("演示模式：以下演示账号使用公开的密码，请勿在生产环境中使用。")
         st.table(
             {

@@ -11,9 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
+from sqlmodel import select
 
 from dashboard import accounts, db, seed
 from dashboard.settings import Settings, get_settings
+from models import User
 
 
 @dataclass(frozen=True)
@@ -40,14 +42,13 @@ def demo_allowed(settings: Settings, engine: Engine) -> bool:
 
 
 def demo_accounts_active(engine: Engine) -> bool:
-    """True when a demo account still logs in with the public demo password."""
+    """True while any active demo account still logs in with the public demo password."""
+    usernames = [u for u, *_ in seed.DEMO_ACCOUNTS] + [u for u, _ in seed.EXTRA_STAFF]
     with db.session_scope(engine, write=False) as session:
-        user = accounts.get_by_username(session, "admin")
-        return bool(
-            user
-            and user.is_active
-            and accounts.verify_password(user.password_hash, seed.DEMO_PASSWORD)
-        )
+        hashes = session.exec(
+            select(User.password_hash).where(User.username.in_(usernames), User.is_active)
+        ).all()
+    return any(accounts.verify_password(h, seed.DEMO_PASSWORD) for h in hashes)
 
 
 def start(engine: Engine | None = None, settings: Settings | None = None) -> Startup:
