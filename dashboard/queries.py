@@ -51,6 +51,9 @@ SORTS = {
 #: What the triage page shows when the URL says nothing about the status.
 DEFAULT_STATUSES = (Status.submitted.value,)
 MAX_SEARCH_LENGTH = 100
+#: Above this many matches a PostgreSQL search page walks the date index instead (see
+#: ``search_condition``); measured at 1M rows: 3 s → 0.5 s for a term matching 250,000 rows.
+DENSE_SEARCH_ROWS = 20_000
 _SERIAL = re.compile(r"\d{18}")
 _PHONE_CHARS = re.compile(r"[\d\s+\-()（）转#]+")
 
@@ -314,7 +317,9 @@ def _fts_count(session: Session, query: str) -> int:
     ).scalar_one()
 
 
-def search_condition(term: str, dialect: str) -> sa.ColumnElement[bool] | None:
+def search_condition(
+    term: str, dialect: str, *, dense: bool = False
+) -> sa.ColumnElement[bool] | None:
     """The WHERE condition of a search term (see the module docstring)."""
     term = term.strip()[:MAX_SEARCH_LENGTH]
     if not term:
@@ -331,17 +336,33 @@ def search_condition(term: str, dialect: str) -> sa.ColumnElement[bool] | None:
         )
         return Inquiry.id.in_(matched)
     pattern = f"%{_escape_like(term)}%"
-    return (
-        sa.or_(*(getattr(Inquiry, c).ilike(pattern, escape="/") for c in SEARCH_COLUMNS))
-        if dialect != "sqlite"
-        else sa.or_(*(getattr(Inquiry, c).like(pattern, escape="/") for c in SEARCH_COLUMNS))
+    if dialect == "sqlite":
+        return sa.or_(*(getattr(Inquiry, c).like(pattern, escape="/") for c in SEARCH_COLUMNS))
+    found = sa.or_(*(getattr(Inquiry, c).ilike(pattern, escape="/") for c in SEARCH_COLUMNS))
+    if len(term) < 3 or dense:
+        return found
+    # Selective terms are materialised first (a BitmapOr over the six trigram indexes): otherwise the planner tends
+    # to walk the date index backwards filtering every row — 70 ms instead of 12 at 1M rows.
+    inner = aliased(Inquiry)
+    matched = (
+        sa.select(inner.id)
+        .where(sa.or_(*(getattr(inner, c).ilike(pattern, escape="/") for c in SEARCH_COLUMNS)))
+        .cte("search_match")
+        .prefix_with("MATERIALIZED")
     )
+    return Inquiry.id.in_(sa.select(matched.c.id))
 
 
 def conditions(
-    flt: InquiryFilter, *, actor: User, dialect: str = "sqlite", now: datetime | None = None
+    flt: InquiryFilter,
+    *,
+    actor: User,
+    dialect: str = "sqlite",
+    now: datetime | None = None,
+    dense: bool = False,
 ) -> list[sa.ColumnElement[bool]]:
-    """The WHERE conditions for ``flt`` as ``actor`` may see it."""
+    """The WHERE conditions for ``flt`` as ``actor`` may see it. ``dense`` (PostgreSQL): the
+    search matches so many rows that walking the date index is cheaper than collecting them."""
     conds: list[sa.ColumnElement[bool]] = []
     if actor.role == Role.enterprise:
         conds.append(Inquiry.owner_id == actor.id)
@@ -371,7 +392,7 @@ def conditions(
         cutoff = overdue_cutoff(now or utcnow(), get_settings().sla_working_days)
         conds.append(Inquiry.status == Status.submitted.value)
         conds.append(Inquiry.submitted_at < cutoff)
-    found = search_condition(flt.search, dialect)
+    found = search_condition(flt.search, dialect, dense=dense)
     if found is not None:
         conds.append(found)
     return conds
@@ -386,7 +407,7 @@ def count(session: Session, flt: InquiryFilter, *, actor: User) -> int:
     term = _index_only(session, flt, actor)
     if term is not None:
         return _fts_count(session, fts_query(term, flt.statuses, flt.intents))
-    conds = conditions(flt, actor=actor, dialect=_dialect(session))
+    conds = conditions(flt, actor=actor, dialect=_dialect(session), dense=True)
     return session.exec(select(sa.func.count()).select_from(Inquiry).where(*conds)).one()
 
 
@@ -407,6 +428,8 @@ def list_page(
     page_size = page_size if page_size in PAGE_SIZES else 50
     order = SORTS.get(sort, SORTS["-submitted_at"])
     total = count(session, flt, actor=actor)
+    if total > DENSE_SEARCH_ROWS and flt.search:
+        conds = conditions(flt, actor=actor, dialect=_dialect(session), dense=True)
     last_page = max(1, -(-total // page_size))
     page = min(max(1, page), last_page)
     rows = session.exec(
@@ -428,7 +451,8 @@ def facets(session: Session, flt: InquiryFilter, *, actor: User) -> dict[str, di
     for the default view that means counting every completed inquiry on each page load: 60+ ms
     at a million rows on SQLite, over the 50 ms budget.)
     """
-    conds = conditions(flt, actor=actor, dialect=_dialect(session))
+    # no ordering: a plain OR of the trigram indexes is the cheapest plan for a count
+    conds = conditions(flt, actor=actor, dialect=_dialect(session), dense=True)
     rows = session.exec(
         select(Inquiry.status, Inquiry.intent, sa.func.count())
         .where(*conds)
