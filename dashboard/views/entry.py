@@ -15,10 +15,9 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
-import sqlalchemy.exc
 import streamlit as st
 
-from dashboard import db, inquiries, queries, regions
+from dashboard import db, faults, inquiries, queries, regions
 from dashboard.errors import DomainError, FormInvalid, NotFound
 from dashboard.views import common, entry_info
 from dashboard.views.entry_state import FIELDS, STATE_KEY, WIDGET_KEYS, EntryState
@@ -101,7 +100,9 @@ def _guarded(state: EntryState, action) -> None:
         state.errors = err.errors
     except DomainError as err:
         state.notice = ("error", str(err))
-    except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError):
+    except faults.DATABASE_ERRORS as err:
+        if not faults.is_outage(err):
+            raise
         state.notice = ("error", common.DB_UNAVAILABLE)
 
 
