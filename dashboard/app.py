@@ -240,7 +240,12 @@ def main() -> None:
     with st.sidebar:
         st.caption(f"{common.md_escape(user.label)}（{ROLE_LABELS.get(user.role, user.role)}）")
         if st.button("退出登录", key="logout"):
+            sso = common.sso_logged_in()
             common.logout()
+            # After st.logout the browser is redirected (provider logout, then a new session);
+            # a rerun here could drop that redirect, so just end this run.
+            if sso:
+                st.stop()
             st.rerun()
     # A one-time password must be replaced first; single-sign-on sessions use no password.
     if user.must_change_password and not common.sso_logged_in():

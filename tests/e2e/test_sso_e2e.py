@@ -83,10 +83,15 @@ def test_staff_log_in_through_the_oidc_provider(page, sso_server, shots):
     expect(page.get_by_role("heading", name="咨询处理")).to_be_visible()
     expect(page.get_by_text("业务人员小李（业务人员）")).to_be_visible()
     page.screenshot(path=shots / "sso-staff.png", full_page=True)
-    # 退出登录 ends the SSO session too: the app shows the login page, not the staff page.
+    # 退出登录 ends the SSO session too: the provider's end-session page, then back to the login
+    # page of the app, and a fresh visit does not log in again by itself.
     page.get_by_role("button", name="退出登录").click()
+    expect(page.get_by_role("heading", name="End Session")).to_be_visible(timeout=30_000)
+    page.get_by_role("button", name="End session").click()
+    expect(page.get_by_role("button", name="登录", exact=True)).to_be_visible(timeout=30_000)
     page.goto(sso_server.url)
-    expect(page.get_by_role("button", name="登录")).to_be_visible(timeout=30_000)
+    expect(page.get_by_role("button", name="登录", exact=True)).to_be_visible(timeout=30_000)
+    expect(page.get_by_role("button", name="退出登录")).to_have_count(0)
 
 
 def test_an_unknown_identity_gets_no_access(page, sso_server, shots):
