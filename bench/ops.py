@@ -13,6 +13,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -171,12 +172,22 @@ def triage_ops(ctx: Context) -> list[Op]:
     default = queries.InquiryFilter(statuses=("submitted",))
 
     def default_project(_):
-        return ctx.read(
-            lambda s: page_answer(queries.list_page(s, default, actor=ctx.staff, page=1))
-        )
+        def run(s):
+            page = queries.list_page(s, default, actor=ctx.staff, page=1)
+            facets = queries.facets(s, default, actor=ctx.staff)
+            return page_answer(page), facets["intent"]
+
+        return ctx.read(run)
 
     def default_floor(_):
-        return _list_floor(ctx, "status = 'submitted'", {}, NEWEST)
+        page = _list_floor(ctx, "status = 'submitted'", {}, NEWEST)
+        intents = dict.fromkeys(("insure", "buyer_credit", "other"), 0)
+        intents.update(
+            ctx.fetch(
+                "SELECT intent, COUNT(*) FROM inquiry WHERE status = 'submitted' GROUP BY intent"
+            )
+        )
+        return page, intents
 
     start = ctx.today - timedelta(days=90)
     filtered = queries.InquiryFilter(
@@ -222,12 +233,26 @@ def search_ops(ctx: Context) -> list[Op]:
         )
 
     def contains_floor(_):
+        if ctx.dialect == "sqlite":
+            match = (
+                "{serial company_name contact_name mobile landline email} : "
+                f'"{ctx.fragment}" NOT status : "draft"'
+            )
+            rows = ctx.fetch(
+                "SELECT " + COLS + " FROM inquiry WHERE id IN (SELECT rowid FROM inquiry_fts "
+                "WHERE inquiry_fts MATCH :q) ORDER BY " + NEWEST + " LIMIT 50",
+                {"q": match},
+            )
+            total = ctx.scalar(
+                "SELECT COUNT(*) FROM inquiry_fts WHERE inquiry_fts MATCH :q", {"q": match}
+            )
+            return tuple(r[0] for r in rows), total
         like = f"%{ctx.fragment}%"
         return _list_floor(
             ctx,
-            "status <> 'draft' AND (serial = :t OR company_name LIKE :l OR contact_name LIKE :l "
-            "OR mobile LIKE :l OR landline LIKE :l OR email LIKE :l)",
-            {"t": ctx.fragment, "l": like},
+            "status <> 'draft' AND (serial ILIKE :l OR company_name ILIKE :l "
+            "OR contact_name ILIKE :l OR mobile ILIKE :l OR landline ILIKE :l OR email ILIKE :l)",
+            {"l": like},
             NEWEST,
         )
 
@@ -257,7 +282,8 @@ def detail_ops(ctx: Context) -> list[Op]:
         def run(s):
             inquiry = inquiries.get(s, actor=ctx.staff, inquiry_id=ctx.sample_id)
             trail = inquiries.events(s, actor=ctx.staff, inquiry_id=ctx.sample_id)
-            return inquiry.id, tuple(e.id for e, _ in trail)
+            dups = queries.possible_duplicates(s, actor=ctx.staff, inquiry=inquiry)
+            return inquiry.id, tuple(e.id for e, _ in trail), tuple(r.id for r, _ in dups)
 
         return ctx.read(run)
 
@@ -272,7 +298,13 @@ def detail_ops(ctx: Context) -> list[Op]:
             "ORDER BY e.at, e.id",
             {"i": ctx.sample_id},
         )
-        return row[0][0], tuple(r[0] for r in trail)
+        r = dict(zip(INQUIRY_COLUMNS, row[0], strict=True))
+        dups = ctx.fetch(
+            "SELECT id FROM inquiry WHERE status <> 'draft' AND id <> :i AND "
+            "(company_name = :c OR mobile = :m OR email = :e) ORDER BY " + NEWEST + " LIMIT 20",
+            {"i": r["id"], "c": r["company_name"], "m": r["mobile"], "e": r["email"]},
+        )
+        return r["id"], tuple(x[0] for x in trail), tuple(x[0] for x in dups)
 
     return [Op("detail", "triage", project, floor, 50, 2.0)]
 
@@ -359,8 +391,168 @@ def naive_pandas(ctx: Context) -> tuple:
 
 
 def export_ops(ctx: Context) -> list[Op]:
-    return []
+    from dashboard import export
+
+    flt = queries.InquiryFilter(province_code=ctx.export_province)
+
+    def project(given):
+        path = given or temp_csv()
+        try:
+            with open(path, "wb") as out:
+                return ctx.read(lambda s: export.write_csv(s, flt, actor=ctx.staff, out=out))
+        finally:
+            if not given:
+                Path(path).unlink(missing_ok=True)
+
+    def floor(given):
+        path = given or temp_csv()
+        try:
+            return csv_floor(ctx, path)
+        finally:
+            if not given:
+                Path(path).unlink(missing_ok=True)
+
+    return [Op("export_csv", "export", project, floor, 3000, note="time target 3 s")]
 
 
 def read_ops(ctx: Context) -> list[Op]:
-    return [*triage_ops(ctx), *search_ops(ctx), *detail_ops(ctx)]
+    return [*triage_ops(ctx), *search_ops(ctx), *detail_ops(ctx), *report_ops(ctx)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Reports (统计报表): every section for the last 12 months and for all time
+
+
+def report_ops(ctx: Context) -> list[Op]:
+    from dashboard import reports
+    from dashboard.settings import get_settings
+
+    periods = {
+        "12m": reports.ReportFilter(start=ctx.today - timedelta(days=364), end=ctx.today),
+        "all": reports.ReportFilter(start=reports.EARLIEST, end=ctx.today),
+    }
+    sqlite = ctx.dialect == "sqlite"
+    week = (
+        "date(submitted_at, '+8 hours', 'weekday 0', '-6 days')"
+        if sqlite
+        else "to_char(date_trunc('week', timezone('Asia/Shanghai', submitted_at)), 'YYYY-MM-DD')"
+    )
+    out: list[Op] = []
+    for label, flt in periods.items():
+        lo = ctx.day_start(flt.start)
+        hi = ctx.day_start(flt.end + timedelta(days=1))
+        where = (
+            "status IN ('submitted', 'completed') AND submitted_at >= :lo AND submitted_at < :hi"
+        )
+        p = {"lo": lo, "hi": hi}
+
+        def proj(fn, flt=flt):
+            return lambda _: ctx.read(lambda s: fn(s, flt))
+
+        def floor_rows(sql, p=p):
+            return lambda _: ctx.fetch(sql, p)
+
+        def as_pairs(df, *cols):
+            return [
+                tuple(int(v) if hasattr(v, "__int__") else v for v in r)
+                for r in df[list(cols)].itertuples(index=False)
+            ]
+
+        out += [
+            Op(
+                f"report_overview_{label}",
+                "report",
+                lambda _, flt=flt: ctx.read(lambda s: int(reports.overview(s, flt)["当前"][0])),
+                lambda _, where=where, p=p: ctx.scalar(
+                    "SELECT COUNT(*) FROM inquiry WHERE " + where, p
+                ),
+                50,
+                note="floor: the period's count (the project also computes the previous period "
+                "and the median completion time)",
+            ),
+            Op(
+                f"report_volume_by_intent_{label}",
+                "report",
+                lambda _, flt=flt: ctx.read(
+                    lambda s: as_pairs(reports.volume_by_intent(s, flt), "intent", "数量")
+                ),
+                floor_rows(
+                    "SELECT intent, COUNT(*) FROM inquiry WHERE " + where + " GROUP BY intent "
+                    "ORDER BY intent"
+                ),
+                50,
+            ),
+            Op(
+                f"report_volume_by_region_{label}",
+                "report",
+                lambda _, flt=flt: ctx.read(
+                    lambda s: as_pairs(reports.volume_by_region(s, flt), "code", "数量")
+                ),
+                floor_rows(
+                    "SELECT province_code, COUNT(*) AS n FROM inquiry WHERE "
+                    + where
+                    + " GROUP BY province_code ORDER BY n DESC, province_code"
+                ),
+                50,
+            ),
+            Op(
+                f"report_trend_{label}",
+                "report",
+                lambda _, flt=flt: ctx.read(lambda s: int(reports.trend(s, flt)["数量"].sum())),
+                lambda _, where=where, p=p: sum(
+                    r[2]
+                    for r in ctx.fetch(
+                        "SELECT "
+                        + week
+                        + " AS b, intent, COUNT(*) FROM inquiry WHERE "
+                        + where
+                        + " GROUP BY b, intent",
+                        p,
+                    )
+                ),
+                50,
+                note="weekly buckets by intent; answers compared by their sum",
+            ),
+            Op(
+                f"report_status_mix_{label}",
+                "report",
+                lambda _, flt=flt: ctx.read(
+                    lambda s: as_pairs(reports.status_mix(s, flt), "intent", "status", "数量")
+                ),
+                floor_rows(
+                    "SELECT intent, status, COUNT(*) FROM inquiry WHERE "
+                    + where
+                    + " GROUP BY intent, status ORDER BY intent, status"
+                ),
+                50,
+            ),
+            Op(
+                f"report_completion_time_{label}",
+                "report",
+                lambda _, flt=flt: ctx.read(
+                    lambda s: int(reports.completion_time_distribution(s, flt)["数量"].sum())
+                ),
+                lambda _, where=where, p=p: ctx.scalar(
+                    "SELECT COUNT(*) FROM inquiry WHERE " + where + " AND status = 'completed'", p
+                ),
+                50,
+                note="histogram; answers compared by their sum",
+            ),
+            Op(
+                f"report_overdue_{label}",
+                "report",
+                lambda _, flt=flt: ctx.read(lambda s: reports.overdue_count(s, flt, now=ctx.now)),
+                lambda _, where=where, p=p: ctx.scalar(
+                    "SELECT COUNT(*) FROM inquiry WHERE " + where + " AND status = 'submitted' "
+                    "AND submitted_at < :c",
+                    {
+                        **p,
+                        "c": ctx.ts(
+                            queries.overdue_cutoff(ctx.now, get_settings().sla_working_days)
+                        ),
+                    },
+                ),
+                50,
+            ),
+        ]
+    return out

@@ -46,6 +46,11 @@ def _check(results: list[dict], backend: str) -> None:
         "detail",
         "complete_one",
         "bulk_complete_100",
+        "export_csv",
+        "report_overview_12m",
+        "report_volume_by_region_all",
+        "report_trend_all",
+        "report_completion_time_12m",
     }
     assert expected <= set(by_op), expected - set(by_op)
     for r in results:
