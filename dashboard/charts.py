@@ -59,7 +59,7 @@ def intent_share(df: pd.DataFrame) -> alt.Chart:
         alt.Chart(df)
         .mark_bar()
         .encode(
-            x=alt.X("期间:T", title="期间"),
+            x=alt.X("期间:T", title="期间", axis=alt.Axis(format="%Y-%m-%d")),
             y=alt.Y("数量:Q", stack="normalize", title="占比", axis=alt.Axis(format="%")),
             color=_intent_color(),
             order=alt.Order("intent:N"),
@@ -91,8 +91,8 @@ def region_bar(df: pd.DataFrame, *, title: str, selectable: bool) -> alt.Chart:
         chart = chart.add_params(sel).encode(
             opacity=alt.condition(sel, alt.value(1.0), alt.value(0.55))
         )
-    height = max(200, 22 * len(df))
-    return _styled(chart, title).properties(height=height)
+    # One fixed step per bar so every region name has room, however many there are.
+    return _styled(chart, title).properties(height=alt.Step(24))
 
 
 def trend_chart(df: pd.DataFrame, granularity_label: str) -> alt.Chart:
@@ -101,7 +101,11 @@ def trend_chart(df: pd.DataFrame, granularity_label: str) -> alt.Chart:
         alt.Chart(df)
         .mark_area(opacity=0.85)
         .encode(
-            x=alt.X("期间:T", title=f"期间（按{granularity_label}）"),
+            x=alt.X(
+                "期间:T",
+                title=f"期间（按{granularity_label}）",
+                axis=alt.Axis(format="%Y-%m-%d"),
+            ),
             y=alt.Y("数量:Q", stack="zero", title="咨询数量"),
             color=_intent_color(),
             order=alt.Order("intent:N"),

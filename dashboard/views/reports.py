@@ -193,6 +193,8 @@ flt = _controls()
 
 st.header("概览")
 ov = _overview(flt).set_index("指标")
+if flt.start == reports.EARLIEST:  # 全部: there is no earlier period to compare with
+    ov["上期"] = None
 total = ov.loc["新增咨询", "当前"]
 if not total:
     st.info("所选期间没有已提交的咨询。请换一个期间或放宽筛选条件。", icon="ℹ️")
