@@ -6,13 +6,16 @@ week (starting Monday) and month buckets are computed in the database in Asia/Sh
 (SQLite: ``datetime(col, '+8 hours')`` — China has no daylight saving; PostgreSQL:
 ``timezone('Asia/Shanghai', col)``).
 
-Speed: the decision so far is *no rollup table*. The period filter is a range on
-``submitted_at`` and the existing indexes ``ix_inquiry_status_intent_submitted`` and
-``ix_inquiry_province_submitted_cover`` cover the volume counts, so those sections are answered
-from an index. Sections that need ``city_code`` or ``completed_at`` read table rows for the
-inquiries of the period. Timings at 1,000,000 rows are in the report of issue 6 / BENCHMARKS.md;
-if all-time sections miss the 50 ms target a trigger-maintained rollup (Shanghai day × intent ×
-province × city × status, plus completion-time sums and buckets) is the next step.
+Speed (measured on bench/bench-1000000.db, SQLite, this 2-core machine, warm cache): plain
+indexes do NOT meet issue 7's 50 ms target. Naming all three intents in the WHERE clause lets
+SQLite answer intent counts and trends from ``ix_inquiry_status_intent_submitted`` alone
+(volume_by_intent 12 months 298 → 103 ms, all time 541 → 185 ms; trend 542 → 305 ms), but
+region (≈320/620 ms), efficiency (≈0.7/1.3 s) and the overview with its exact median
+(≈2 s) still read one table row per inquiry. The planned fix, not yet built, is a rollup table
+kept exact by triggers on ``inquiry`` (SQLite and PostgreSQL): Shanghai day × intent ×
+province × city × status with a completion-time bucket, from which every section except the
+exact median is a scan of a few thousand rows; the median would come from fine-grained
+completion-hour buckets (exact to the hour).
 """
 
 from __future__ import annotations
@@ -174,15 +177,17 @@ def _bounds(flt: ReportFilter) -> tuple[datetime, datetime]:
     return queries.day_start_utc(flt.start), queries.day_start_utc(flt.end + timedelta(days=1))
 
 
-def _where(flt: ReportFilter, *, province: bool = True) -> list[Any]:
+def _where(flt: ReportFilter, *, province: bool = True, name_intents: bool = True) -> list[Any]:
     lo, hi = _bounds(flt)
     out = [
         _T.c.status.in_(_COUNTED),
         _T.c.submitted_at >= lo,
         _T.c.submitted_at < hi,
     ]
-    if flt.intents:
-        out.append(_T.c.intent.in_(flt.intents))
+    # Always name the intents (all three when unfiltered): with status IN and intent IN the
+    # planner seeks ix_inquiry_status_intent_submitted, which covers the count without the table.
+    if flt.intents or name_intents:
+        out.append(_T.c.intent.in_(flt.intents or tuple(INTENT_LABELS)))
     if province and flt.province_code:
         out.append(_T.c.province_code == flt.province_code)
     return out
@@ -293,10 +298,13 @@ def volume_by_region(
     province_code = province_code or flt.province_code
     if province_code:
         col = _T.c.city_code
-        where = [*_where(flt, province=False), _T.c.province_code == province_code]
+        where = [
+            *_where(flt, province=False, name_intents=False),
+            _T.c.province_code == province_code,
+        ]
     else:
         col = _T.c.province_code
-        where = _where(flt)
+        where = _where(flt, name_intents=False)
     cnt = sa.func.count().label("n")
     stmt = sa.select(col, cnt).where(*where).group_by(col).order_by(cnt.desc(), col)
     rows = session.execute(stmt).all()
