@@ -462,7 +462,9 @@ def report_ops(ctx: Context) -> list[Op]:
             Op(
                 f"report_overview_{label}",
                 "report",
-                lambda _, flt=flt: ctx.read(lambda s: int(reports.overview(s, flt)["当前"][0])),
+                lambda _, flt=flt: ctx.read(
+                    lambda s: int(reports.overview(s, flt, actor=ctx.manager)["当前"][0])
+                ),
                 lambda _, where=where, p=p: ctx.scalar(
                     "SELECT COUNT(*) FROM inquiry WHERE " + where, p
                 ),
@@ -474,7 +476,9 @@ def report_ops(ctx: Context) -> list[Op]:
                 f"report_volume_by_intent_{label}",
                 "report",
                 lambda _, flt=flt: ctx.read(
-                    lambda s: as_pairs(reports.volume_by_intent(s, flt), "intent", "数量")
+                    lambda s: as_pairs(
+                        reports.volume_by_intent(s, flt, actor=ctx.manager), "intent", "数量"
+                    )
                 ),
                 floor_rows(
                     "SELECT intent, COUNT(*) FROM inquiry WHERE " + where + " GROUP BY intent "
@@ -486,7 +490,9 @@ def report_ops(ctx: Context) -> list[Op]:
                 f"report_volume_by_region_{label}",
                 "report",
                 lambda _, flt=flt: ctx.read(
-                    lambda s: as_pairs(reports.volume_by_region(s, flt), "code", "数量")
+                    lambda s: as_pairs(
+                        reports.volume_by_region(s, flt, actor=ctx.manager), "code", "数量"
+                    )
                 ),
                 floor_rows(
                     "SELECT province_code, COUNT(*) AS n FROM inquiry WHERE "
@@ -498,7 +504,9 @@ def report_ops(ctx: Context) -> list[Op]:
             Op(
                 f"report_trend_{label}",
                 "report",
-                lambda _, flt=flt: ctx.read(lambda s: int(reports.trend(s, flt)["数量"].sum())),
+                lambda _, flt=flt: ctx.read(
+                    lambda s: int(reports.trend(s, flt, actor=ctx.manager)["数量"].sum())
+                ),
                 lambda _, where=where, p=p: sum(
                     r[2]
                     for r in ctx.fetch(
@@ -517,7 +525,9 @@ def report_ops(ctx: Context) -> list[Op]:
                 f"report_status_mix_{label}",
                 "report",
                 lambda _, flt=flt: ctx.read(
-                    lambda s: as_pairs(reports.status_mix(s, flt), "intent", "status", "数量")
+                    lambda s: as_pairs(
+                        reports.status_mix(s, flt, actor=ctx.manager), "intent", "status", "数量"
+                    )
                 ),
                 floor_rows(
                     "SELECT intent, status, COUNT(*) FROM inquiry WHERE "
@@ -530,7 +540,11 @@ def report_ops(ctx: Context) -> list[Op]:
                 f"report_completion_time_{label}",
                 "report",
                 lambda _, flt=flt: ctx.read(
-                    lambda s: int(reports.completion_time_distribution(s, flt)["数量"].sum())
+                    lambda s: int(
+                        reports.completion_time_distribution(s, flt, actor=ctx.manager)[
+                            "数量"
+                        ].sum()
+                    )
                 ),
                 lambda _, where=where, p=p: ctx.scalar(
                     "SELECT COUNT(*) FROM inquiry WHERE " + where + " AND status = 'completed'", p
@@ -541,7 +555,9 @@ def report_ops(ctx: Context) -> list[Op]:
             Op(
                 f"report_overdue_{label}",
                 "report",
-                lambda _, flt=flt: ctx.read(lambda s: reports.overdue_count(s, flt, now=ctx.now)),
+                lambda _, flt=flt: ctx.read(
+                    lambda s: reports.overdue_count(s, flt, now=ctx.now, actor=ctx.manager)
+                ),
                 lambda _, where=where, p=p: ctx.scalar(
                     "SELECT COUNT(*) FROM inquiry WHERE " + where + " AND status = 'submitted' "
                     "AND submitted_at < :c",

@@ -364,6 +364,8 @@ def conditions(
     """The WHERE conditions for ``flt`` as ``actor`` may see it. ``dense`` (PostgreSQL): the
     search matches so many rows that walking the date index is cheaper than collecting them."""
     conds: list[sa.ColumnElement[bool]] = []
+    if actor is None or not actor.is_active:
+        raise NotAllowed("您没有查看询保申请的权限")
     if actor.role == Role.enterprise:
         conds.append(Inquiry.owner_id == actor.id)
     elif actor.role in STAFF_ROLES:

@@ -20,18 +20,22 @@ completion-hour buckets (exact to the hour).
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import pandas as pd
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from dashboard import queries, regions
+from dashboard import accounts, queries, regions
 from dashboard.settings import get_settings
-from models import Inquiry, Intent, Status, utcnow
+from models import Inquiry, Intent, Role, Status, User, utcnow
+
+T = TypeVar("T")
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -55,6 +59,18 @@ COMPLETION_BUCKETS: tuple[tuple[str, float, float | None], ...] = (
 
 QUICK_PERIODS = ("本月", "上月", "近30天", "近12个月", "今年", "全部")
 EARLIEST = date(2000, 1, 1)
+
+
+def managers_only(fn: Callable[..., T]) -> Callable[..., T]:
+    """Authorization in the domain layer: the report functions take ``actor`` (keyword) and
+    answer only an active manager; anyone else gets NotAllowed, whatever front end calls them."""
+
+    @functools.wraps(fn)
+    def wrapper(session: Session, *args: Any, actor: User, **kwargs: Any) -> T:
+        accounts.require_role(actor, Role.manager.value)
+        return fn(session, *args, **kwargs)
+
+    return wrapper
 
 
 def today_shanghai(now: datetime | None = None) -> date:
@@ -251,6 +267,7 @@ def _overview_one(session: Session, flt: ReportFilter) -> Overview:
     return Overview(total, waiting, completed, rate, median)
 
 
+@managers_only
 def overview(session: Session, flt: ReportFilter) -> pd.DataFrame:
     """概览: one row per metric with the value for the period and for the previous period of the
     same length. Columns: metric, 当前, 上期 (the latter may be NaN/None)."""
@@ -265,6 +282,7 @@ def overview(session: Session, flt: ReportFilter) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["指标", "当前", "上期"])
 
 
+@managers_only
 def volume_by_intent(session: Session, flt: ReportFilter) -> pd.DataFrame:
     """按询保内容: inquiries per intent in the period. Columns intent, 数量, 询保内容, 占比."""
     stmt = (
@@ -279,9 +297,10 @@ def volume_by_intent(session: Session, flt: ReportFilter) -> pd.DataFrame:
     return df
 
 
+@managers_only
 def intent_share_over_time(session: Session, flt: ReportFilter) -> pd.DataFrame:
     """Intent counts and shares per day/week/month. Columns 期间, intent, 数量, 询保内容, 占比."""
-    df = trend(session, flt)
+    df = trend.__wrapped__(session, flt)
     if df.empty:
         df["占比"] = pd.Series(dtype=float)
         return df
@@ -289,6 +308,7 @@ def intent_share_over_time(session: Session, flt: ReportFilter) -> pd.DataFrame:
     return df
 
 
+@managers_only
 def volume_by_region(
     session: Session, flt: ReportFilter, province_code: str | None = None
 ) -> pd.DataFrame:
@@ -319,6 +339,7 @@ def volume_by_region(
     return df
 
 
+@managers_only
 def trend(session: Session, flt: ReportFilter) -> pd.DataFrame:
     """趋势: inquiries per period bucket (Shanghai day, Monday week or month) and intent.
     Columns 期间 (datetime of the bucket start), intent, 数量, 询保内容."""
@@ -335,6 +356,7 @@ def trend(session: Session, flt: ReportFilter) -> pd.DataFrame:
     return df
 
 
+@managers_only
 def status_mix(session: Session, flt: ReportFilter) -> pd.DataFrame:
     """处理效率: submitted vs completed per intent. Columns intent, status, 数量, 询保内容, 状态."""
     stmt = (
@@ -349,6 +371,7 @@ def status_mix(session: Session, flt: ReportFilter) -> pd.DataFrame:
     return df
 
 
+@managers_only
 def completion_time_distribution(session: Session, flt: ReportFilter) -> pd.DataFrame:
     """Histogram of hours from submission to completion, bucketed in SQL. Columns 用时, 数量, 序号
     (every bucket listed, zeros included, in order)."""
@@ -368,6 +391,7 @@ def completion_time_distribution(session: Session, flt: ReportFilter) -> pd.Data
     return pd.DataFrame(rows, columns=["用时", "数量", "序号"])
 
 
+@managers_only
 def overdue_count(session: Session, flt: ReportFilter, *, now: datetime | None = None) -> int:
     """Inquiries of the period still waiting longer than ``settings.sla_working_days``."""
     cutoff = queries.overdue_cutoff(now or utcnow(), get_settings().sla_working_days)
@@ -383,12 +407,13 @@ def overdue_count(session: Session, flt: ReportFilter, *, now: datetime | None =
     return int(session.execute(stmt).scalar_one())
 
 
+@managers_only
 def efficiency(session: Session, flt: ReportFilter) -> dict[str, Any]:
     """处理效率 in one call: status mix, completion-time histogram and the overdue count."""
     return {
-        "status_mix": status_mix(session, flt),
-        "completion_time": completion_time_distribution(session, flt),
-        "overdue": overdue_count(session, flt),
+        "status_mix": status_mix.__wrapped__(session, flt),
+        "completion_time": completion_time_distribution.__wrapped__(session, flt),
+        "overdue": overdue_count.__wrapped__(session, flt),
     }
 
 

@@ -9,14 +9,14 @@ navigation nor renders anything when its script is run for that role anyway.
 from __future__ import annotations
 
 import ast
-import importlib.util
 import io
+from datetime import date
 
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from dashboard import accounts, db, inquiries, queries
+from dashboard import accounts, db, export, inquiries, queries
 from dashboard.errors import NotAllowed, NotFound
 from dashboard.settings import ROOT
 from dashboard.views.common import Auth
@@ -26,8 +26,6 @@ from tests.views.conftest import APP, login
 
 ROLES = ("enterprise", "staff", "manager", "admin")
 ACTOR = {"enterprise": "company", "staff": "staff", "manager": "manager", "admin": "admin"}
-HAS_EXPORT = importlib.util.find_spec("dashboard.export") is not None
-HAS_REPORTS = importlib.util.find_spec("dashboard.reports") is not None
 
 
 @pytest.fixture
@@ -97,9 +95,8 @@ MATRIX = {
     ("admin:reset_password", None): (NA, NA, NA, OK),
     ("admin:recent_events", None): (NA, NA, NA, OK),
 }
-if HAS_EXPORT:
-    MATRIX[("export_csv", None)] = (OK, OK, OK, NA)
-    MATRIX[("export_xlsx", None)] = (OK, OK, OK, NA)
+MATRIX[("export_csv", None)] = (OK, OK, OK, NA)
+MATRIX[("export_xlsx", None)] = (OK, OK, OK, NA)
 
 
 def _call(op, target_id, actor, users):
@@ -132,15 +129,12 @@ def _call(op, target_id, actor, users):
         "admin:reset_password": lambda s: accounts.reset_password(s, actor=actor, user_id=staff_id),
         "admin:recent_events": lambda s: accounts.recent_events(s, actor=actor),
     }
-    if HAS_EXPORT:
-        from dashboard import export
-
-        calls["export_csv"] = lambda s: export.write_csv(
-            s, queries.InquiryFilter(), actor=actor, out=io.BytesIO()
-        )
-        calls["export_xlsx"] = lambda s: export.write_xlsx(
-            s, queries.InquiryFilter(), actor=actor, out=io.BytesIO()
-        )
+    calls["export_csv"] = lambda s: export.write_csv(
+        s, queries.InquiryFilter(), actor=actor, out=io.BytesIO()
+    )
+    calls["export_xlsx"] = lambda s: export.write_xlsx(
+        s, queries.InquiryFilter(), actor=actor, out=io.BytesIO()
+    )
     return calls[op]
 
 
@@ -178,10 +172,7 @@ def test_lists_show_each_role_only_what_it_may_see(engine, users, world):
         assert listed(username) == {world["own_submitted"], world["their_submitted"]}
 
 
-@pytest.mark.skipif(not HAS_EXPORT, reason="dashboard/export.py not built yet")
 def test_exports_hold_only_what_the_role_may_see(engine, users, world):
-    from dashboard import export
-
     def exported(username):
         out = io.BytesIO()
         with db.session_scope(engine, write=False) as s:
@@ -192,6 +183,43 @@ def test_exports_hold_only_what_the_role_may_see(engine, users, world):
     staff_csv = exported("staff")
     assert staff_csv.count("\n") == 3  # header + the two submitted inquiries
     assert "暂存" not in staff_csv
+
+
+REPORT_FUNCTIONS = (
+    "overview",
+    "volume_by_intent",
+    "intent_share_over_time",
+    "volume_by_region",
+    "trend",
+    "status_mix",
+    "completion_time_distribution",
+    "overdue_count",
+    "efficiency",
+)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_only_managers_get_report_figures(engine, users, world, role):
+    from dashboard import reports
+
+    flt = reports.ReportFilter(start=date(2020, 1, 1), end=date(2030, 12, 31))
+    for name in REPORT_FUNCTIONS:
+        fn = getattr(reports, name)
+        outcome = _outcome(engine, lambda s, fn=fn: fn(s, flt, actor=users[ACTOR[role]]))
+        assert outcome == ("ok" if role == "manager" else NA), name
+
+
+def test_a_deactivated_account_lists_nothing(engine, users, world):
+    for username in ("company", "staff", "manager"):
+        with db.session_scope(engine) as s:
+            accounts.set_active(s, actor=users["admin"], user_id=users[username].id, active=False)
+            stale = accounts.get_by_username(s, username)
+        assert (
+            _outcome(
+                engine, lambda s, a=stale: queries.list_page(s, queries.InquiryFilter(), actor=a)
+            )
+            == NA
+        )
 
 
 # --------------------------------------------------------------------------------------------

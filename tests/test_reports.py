@@ -8,10 +8,11 @@ from datetime import UTC, date, datetime
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from sqlmodel import select
 
 from dashboard import db, inquiries, reports
 from dashboard.reports import ReportFilter
-from models import Inquiry
+from models import Inquiry, User
 from tests.conftest import valid_form
 
 
@@ -77,7 +78,8 @@ def data(users):
 
 def run(fn, *args, **kwargs):
     with db.session_scope(write=False) as s:
-        return fn(s, *args, **kwargs)
+        manager = s.exec(select(User).where(User.role == "manager")).first()
+        return fn(s, *args, actor=manager, **kwargs)
 
 
 def test_overview_counts_the_period_and_the_previous_period_of_the_same_length(data):

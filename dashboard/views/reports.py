@@ -29,8 +29,10 @@ st.title("统计报表")
 
 
 def _run(fn, *args):
+    # The user is re-read here (on a cache miss); the domain refuses anyone but a manager.
+    actor = common.current_user()
     with common.db_errors(), db.session_scope(write=False) as session:
-        return fn(session, *args)
+        return fn(session, *args, actor=actor)
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
