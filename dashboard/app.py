@@ -30,10 +30,10 @@ def startup() -> bootstrap.Startup:
 
 
 PAGES = {
-    "entry": st.Page("views/entry.py", title="投保咨询", icon="📝", url_path="entry"),
-    "triage": st.Page("views/triage.py", title="咨询处理", icon="📥", url_path="triage"),
-    "reports": st.Page("views/reports.py", title="统计报表", icon="📊", url_path="reports"),
-    "users": st.Page("views/users.py", title="用户管理", icon="👥", url_path="users"),
+    "entry": st.Page("views/entry.py", title="投保咨询", icon=":material/edit_note:", url_path="entry"),
+    "triage": st.Page("views/triage.py", title="咨询处理", icon=":material/inbox:", url_path="triage"),
+    "reports": st.Page("views/reports.py", title="统计报表", icon=":material/bar_chart:", url_path="reports"),
+    "users": st.Page("views/users.py", title="用户管理", icon=":material/group:", url_path="users"),
 }
 ROLE_PAGES = {
     Role.enterprise: ["entry"],
@@ -133,7 +133,7 @@ def login_page() -> None:
                 common.login(user)
                 st.rerun()
     provider = sso_provider()
-    if provider and st.button("使用统一身份登录（业务人员）", icon="🔑"):
+    if provider and st.button("使用统一身份登录（业务人员）", icon=":material/key:"):
         st.login(provider)
     if settings.allow_registration and st.button("还没有账号？企业注册"):
         st.session_state["login_view"] = "register"
@@ -232,10 +232,10 @@ def main() -> None:
     if user is None:
         if st.session_state.get("sso_refused"):
             st.navigation(
-                [st.Page(sso_refused_page, title="登录", icon="🔐")], position="hidden"
+                [st.Page(sso_refused_page, title="登录", icon=":material/login:")], position="hidden"
             ).run()
             return
-        st.navigation([st.Page(login_page, title="登录", icon="🔐")], position="hidden").run()
+        st.navigation([st.Page(login_page, title="登录", icon=":material/login:")], position="hidden").run()
         return
     with st.sidebar:
         st.caption(f"{common.md_escape(user.label)}（{ROLE_LABELS.get(user.role, user.role)}）")
@@ -250,7 +250,7 @@ def main() -> None:
     # A one-time password must be replaced first; single-sign-on sessions use no password.
     if user.must_change_password and not common.sso_logged_in():
         st.navigation(
-            [st.Page(change_password_page, title="修改密码", icon="🔑")], position="hidden"
+            [st.Page(change_password_page, title="修改密码", icon=":material/key:")], position="hidden"
         ).run()
         return
     pages = [PAGES[name] for name in ROLE_PAGES.get(Role(user.role), [])]

@@ -145,5 +145,5 @@ def db_errors() -> Iterator[None]:
         if not faults.is_outage(err):
             raise
         # The next run gets a fresh connection from the pool (pre-ping on PostgreSQL).
-        st.error(DB_UNAVAILABLE, icon="⚠️")
+        st.error(DB_UNAVAILABLE, icon=":material/warning:")
         st.stop()

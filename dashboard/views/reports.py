@@ -171,7 +171,7 @@ def _data_expander(name: str, table: pd.DataFrame, chart: alt.Chart | None) -> N
         c1, c2 = st.columns(2)
         csv = table.to_csv(index=False).encode("utf-8-sig")
         c1.download_button(
-            "下载数据（CSV）", csv, f"{name}.csv", "text/csv", key=f"csv_{name}", icon="📄"
+            "下载数据（CSV）", csv, f"{name}.csv", "text/csv", key=f"csv_{name}", icon=":material/description:"
         )
         if chart is not None:
             c2.download_button(
@@ -180,7 +180,7 @@ def _data_expander(name: str, table: pd.DataFrame, chart: alt.Chart | None) -> N
                 f"{name}.png",
                 "image/png",
                 key=f"png_{name}",
-                icon="🖼️",
+                icon=":material/image:",
             )
 
 
@@ -199,7 +199,7 @@ if flt.start == reports.EARLIEST:  # 全部: there is no earlier period to compa
     ov["上期"] = None
 total = ov.loc["新增咨询", "当前"]
 if not total:
-    st.info("所选期间没有已提交的咨询。请换一个期间或放宽筛选条件。", icon="ℹ️")
+    st.info("所选期间没有已提交的咨询。请换一个期间或放宽筛选条件。", icon=":material/info:")
     st.stop()
 
 by_intent = _by_intent(flt)
@@ -330,4 +330,4 @@ if done:
     _chart(time_chart)
     _data_expander("处理用时", times[["用时", "数量"]], time_chart)
 else:
-    st.info("本期还没有已完成的咨询，暂无处理用时分布。", icon="ℹ️")
+    st.info("本期还没有已完成的咨询，暂无处理用时分布。", icon=":material/info:")

@@ -451,7 +451,7 @@ def export_panel(flt: queries.InquiryFilter, sort: str, total: int) -> None:
             mime=mime,
             on_click="ignore",  # downloading does not rerun, so the page stays as it is
             key=K + "download",
-            icon="⬇️",
+            icon=":material/download:",
         )
 
 
