@@ -66,8 +66,12 @@ def upgrade() -> None:
         "CREATE EXTENSION pg_trgm; END IF; END $$"
     )
     for column in COLUMNS:
-        op.execute(
-            f"CREATE INDEX ix_inquiry_{column}_trgm ON inquiry USING gin ({column} gin_trgm_ops)"
+        op.create_index(
+            f"ix_inquiry_{column}_trgm",
+            "inquiry",
+            [column],
+            postgresql_using="gin",
+            postgresql_ops={column: "gin_trgm_ops"},
         )
 
 
@@ -77,4 +81,4 @@ def downgrade() -> None:
             op.execute(statement)
         return
     for column in COLUMNS:
-        op.execute(f"DROP INDEX IF EXISTS ix_inquiry_{column}_trgm")
+        op.drop_index(f"ix_inquiry_{column}_trgm", table_name="inquiry", if_exists=True)
