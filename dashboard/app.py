@@ -30,9 +30,15 @@ def startup() -> bootstrap.Startup:
 
 
 PAGES = {
-    "entry": st.Page("views/entry.py", title="投保咨询", icon=":material/edit_note:", url_path="entry"),
-    "triage": st.Page("views/triage.py", title="咨询处理", icon=":material/inbox:", url_path="triage"),
-    "reports": st.Page("views/reports.py", title="统计报表", icon=":material/bar_chart:", url_path="reports"),
+    "entry": st.Page(
+        "views/entry.py", title="投保咨询", icon=":material/edit_note:", url_path="entry"
+    ),
+    "triage": st.Page(
+        "views/triage.py", title="咨询处理", icon=":material/inbox:", url_path="triage"
+    ),
+    "reports": st.Page(
+        "views/reports.py", title="统计报表", icon=":material/bar_chart:", url_path="reports"
+    ),
     "users": st.Page("views/users.py", title="用户管理", icon=":material/group:", url_path="users"),
 }
 ROLE_PAGES = {
@@ -232,10 +238,13 @@ def main() -> None:
     if user is None:
         if st.session_state.get("sso_refused"):
             st.navigation(
-                [st.Page(sso_refused_page, title="登录", icon=":material/login:")], position="hidden"
+                [st.Page(sso_refused_page, title="登录", icon=":material/login:")],
+                position="hidden",
             ).run()
             return
-        st.navigation([st.Page(login_page, title="登录", icon=":material/login:")], position="hidden").run()
+        st.navigation(
+            [st.Page(login_page, title="登录", icon=":material/login:")], position="hidden"
+        ).run()
         return
     with st.sidebar:
         st.caption(f"{common.md_escape(user.label)}（{ROLE_LABELS.get(user.role, user.role)}）")
@@ -250,7 +259,8 @@ def main() -> None:
     # A one-time password must be replaced first; single-sign-on sessions use no password.
     if user.must_change_password and not common.sso_logged_in():
         st.navigation(
-            [st.Page(change_password_page, title="修改密码", icon=":material/key:")], position="hidden"
+            [st.Page(change_password_page, title="修改密码", icon=":material/key:")],
+            position="hidden",
         ).run()
         return
     pages = [PAGES[name] for name in ROLE_PAGES.get(Role(user.role), [])]

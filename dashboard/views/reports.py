@@ -171,7 +171,12 @@ def _data_expander(name: str, table: pd.DataFrame, chart: alt.Chart | None) -> N
         c1, c2 = st.columns(2)
         csv = table.to_csv(index=False).encode("utf-8-sig")
         c1.download_button(
-            "下载数据（CSV）", csv, f"{name}.csv", "text/csv", key=f"csv_{name}", icon=":material/description:"
+            "下载数据（CSV）",
+            csv,
+            f"{name}.csv",
+            "text/csv",
+            key=f"csv_{name}",
+            icon=":material/description:",
         )
         if chart is not None:
             c2.download_button(
