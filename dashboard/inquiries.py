@@ -13,7 +13,7 @@ what the caller saw, so a concurrent change is reported as ``Conflict`` and neve
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -389,7 +389,3 @@ def events(session: Session, *, actor: User, inquiry_id: int) -> list[tuple[Inqu
 def local_time(value: datetime | None) -> datetime | None:
     """A stored UTC time as Asia/Shanghai time, for display."""
     return value.astimezone(SHANGHAI) if value else None
-
-
-def as_utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

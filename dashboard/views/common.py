@@ -17,7 +17,7 @@ import streamlit as st
 
 from dashboard import db, faults
 from dashboard.settings import get_settings
-from models import Role, User, utcnow
+from models import User, utcnow
 
 AUTH_KEY = "auth"
 
@@ -109,10 +109,6 @@ def require_role(*roles: str) -> User:
 def clear_caches() -> None:
     """Call after every write so that lists, counts and reports show it on the next run."""
     st.cache_data.clear()
-
-
-def is_staff(user: User) -> bool:
-    return user.role in (Role.staff, Role.manager)
 
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=&])")

@@ -9,23 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from models import InquiryForm
+
 #: Session-state key of the one ``EntryState`` object.
 STATE_KEY = "entry_state"
 
-#: The form fields, in the form's order, and the widget key of each.
-FIELDS = (
-    "company_name",
-    "province_code",
-    "city_code",
-    "district_code",
-    "address_detail",
-    "contact_name",
-    "mobile",
-    "landline",
-    "email",
-    "intent",
-    "other_needs",
-)
+#: The form fields, in the form's order (``InquiryForm`` declares them so), and their widget keys.
+FIELDS = tuple(InquiryForm.model_fields)
 WIDGET_KEYS = {name: f"entry_{name}" for name in FIELDS}
 
 
