@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -237,6 +237,53 @@ class InquiryEvent(SQLModel, table=True):
     from_status: str | None = Field(default=None, max_length=16)
     to_status: str | None = Field(default=None, max_length=16)
     note: str = Field(default="", max_length=2000)
+
+
+# The report rollup (dashboard/rollup.py, migration 0003_report_rollup): kept exact by triggers on
+# ``inquiry``; never written by the application itself. ``grain`` d/w/m, ``period`` = the first
+# Asia/Shanghai day of the day/week/month; ``province_code`` '*' = the whole country.
+_ROLLUP_ARGS = {"sqlite_with_rowid": False}
+
+
+class ReportCount(SQLModel, table=True):
+    __tablename__ = "report_count"
+    __table_args__ = (
+        sa.Index(
+            "ix_report_count_province", "grain", "province_code", "period", "intent", "status", "n"
+        ),
+        _ROLLUP_ARGS,
+    )
+
+    grain: str = Field(primary_key=True, max_length=1)
+    period: date = Field(primary_key=True)
+    province_code: str = Field(primary_key=True, max_length=6)
+    intent: str = Field(primary_key=True, max_length=16)
+    status: str = Field(primary_key=True, max_length=16)
+    n: int = Field(default=0)
+
+
+class ReportCity(SQLModel, table=True):
+    __tablename__ = "report_city"
+    __table_args__ = (_ROLLUP_ARGS,)
+
+    grain: str = Field(primary_key=True, max_length=1)
+    province_code: str = Field(primary_key=True, max_length=6)
+    period: date = Field(primary_key=True)
+    city_code: str = Field(primary_key=True, max_length=6)  # '' for a province without cities
+    intent: str = Field(primary_key=True, max_length=16)
+    n: int = Field(default=0)
+
+
+class ReportHours(SQLModel, table=True):
+    __tablename__ = "report_hours"
+    __table_args__ = (_ROLLUP_ARGS,)
+
+    grain: str = Field(primary_key=True, max_length=1)
+    province_code: str = Field(primary_key=True, max_length=6)
+    period: date = Field(primary_key=True)
+    intent: str = Field(primary_key=True, max_length=16)
+    hours: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    n: int = Field(default=0)
 
 
 # ---------------------------------------------------------------------------------------------

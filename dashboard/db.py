@@ -18,6 +18,7 @@ from alembic.config import Config
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session
 
+from dashboard import rollup
 from dashboard.settings import ROOT, get_settings
 
 MIGRATIONS = ROOT / "data" / "migrations"
@@ -109,6 +110,8 @@ def migrate(engine: Engine | None = None) -> None:
     """Bring the schema up to date (``alembic upgrade heads``). Safe to call on every start."""
     engine = engine or get_engine()
     command.upgrade(alembic_config(engine), "heads")
+    with engine.begin() as conn:
+        rollup.repair(conn)  # a bulk load killed half-way left the report rollup without triggers
 
 
 def is_empty(engine: Engine | None = None) -> bool:

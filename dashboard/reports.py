@@ -31,9 +31,19 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from dashboard import accounts, queries, regions
+from dashboard import accounts, queries, regions, rollup
 from dashboard.settings import get_settings
-from models import Inquiry, Intent, Role, Status, User, utcnow
+from models import (
+    Inquiry,
+    Intent,
+    ReportCity,
+    ReportCount,
+    ReportHours,
+    Role,
+    Status,
+    User,
+    utcnow,
+)
 
 T = TypeVar("T")
 
@@ -179,59 +189,157 @@ class ReportFilter:
 
 
 # ---------------------------------------------------------------------------------------------
-# SQL building blocks
+# SQL building blocks: the rollup tables of dashboard/rollup.py (migration 0003_report_rollup)
 
 _T = Inquiry.__table__
+_COUNT = ReportCount.__table__
+_CITY = ReportCity.__table__
+_HOURS = ReportHours.__table__
 _COUNTED = (Status.submitted.value, Status.completed.value)
+_GRAIN = {"day": "d", "week": "w", "month": "m"}
 
 
-def _dialect(session: Session) -> str:
-    return session.get_bind().dialect.name
+def _bucket_start(day: date, granularity: str) -> date:
+    """The first day of the Shanghai day/week (Monday)/month holding ``day``."""
+    if granularity == "week":
+        return day - timedelta(days=day.weekday())
+    if granularity == "month":
+        return day.replace(day=1)
+    return day
 
 
-def _bounds(flt: ReportFilter) -> tuple[datetime, datetime]:
-    return queries.day_start_utc(flt.start), queries.day_start_utc(flt.end + timedelta(days=1))
+def _next_bucket(start: date, granularity: str) -> date:
+    if granularity == "week":
+        return start + timedelta(days=7)
+    if granularity == "month":
+        return (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return start + timedelta(days=1)
 
 
-def _where(flt: ReportFilter, *, province: bool = True, name_intents: bool = True) -> list[Any]:
-    lo, hi = _bounds(flt)
+@dataclass(frozen=True)
+class _Split:
+    """A period as whole buckets ``[full_lo, full_hi)`` read at their own grain, plus the days
+    before (``head`` bucket) and after (``tail`` bucket) read at the day grain."""
+
+    start: date
+    end: date
+    full_lo: date
+    full_hi: date
+    head: date
+    tail: date
+
+
+def _split(start: date, end: date, granularity: str) -> _Split:
+    first = _bucket_start(start, granularity)
+    full_lo = start if first == start else _next_bucket(first, granularity)
+    full_hi = _bucket_start(end + timedelta(days=1), granularity)
+    if full_lo > full_hi:  # the whole period lies inside one bucket
+        full_lo = full_hi = end + timedelta(days=1)
+    return _Split(start, end, full_lo, full_hi, first, _bucket_start(end, granularity))
+
+
+def _rollup(
+    table: sa.Table,
+    flt: ReportFilter,
+    granularity: str,
+    columns: tuple[str, ...],
+    *,
+    province: str | None,
+    start: date | None = None,
+    end: date | None = None,
+) -> Any:
+    """Rows of a rollup table for the period as (bucket, *columns, n): whole buckets from their
+    grain, the days at the edges from the day grain labelled with their bucket. ``province``:
+    a code, '*' for the whole country, None for every province (not the country rows)."""
+    part = _split(start or flt.start, end or flt.end, granularity)
+    c = table.c
+    where = [c.intent.in_(flt.intents or tuple(INTENT_LABELS))]
+    if province is None:
+        where.append(c.province_code != rollup.ALL)
+    else:
+        where.append(c.province_code == province)
+    cols = [c[name] for name in columns]
+    selects = []
+    if part.full_lo < part.full_hi:
+        selects.append(
+            sa.select(c.period.label("bucket"), *cols, c.n).where(
+                c.grain == _GRAIN[granularity],
+                c.period >= part.full_lo,
+                c.period < part.full_hi,
+                *where,
+            )
+        )
+    for label, lo, hi in (
+        (part.head, part.start, min(part.full_lo, part.end + timedelta(days=1))),
+        (part.tail, max(part.full_hi, part.full_lo), part.end + timedelta(days=1)),
+    ):
+        if lo < hi:
+            selects.append(
+                sa.select(sa.literal(label, sa.Date).label("bucket"), *cols, c.n).where(
+                    c.grain == "d", c.period >= lo, c.period < hi, *where
+                )
+            )
+    if not selects:  # an empty period
+        selects.append(sa.select(c.period.label("bucket"), *cols, c.n).where(sa.false()))
+    return sa.union_all(*selects).subquery("r")
+
+
+def _province(flt: ReportFilter) -> str:
+    return flt.province_code or rollup.ALL
+
+
+def _summed(rows: Any, *keys: str) -> sa.Select:
+    """``SELECT keys, SUM(n) FROM rows GROUP BY keys HAVING SUM(n) > 0 ORDER BY keys``: rows
+    whose count dropped to 0 stay in the rollup and must not show up as zero bars."""
+    cols = [rows.c[k] for k in keys]
+    total = sa.func.sum(rows.c.n)
+    return sa.select(*cols, total).group_by(*cols).having(total > 0).order_by(*cols)
+
+
+def _where(flt: ReportFilter) -> list[Any]:
+    """Conditions on ``inquiry`` itself (the overdue count's last, partial day)."""
+    lo = queries.day_start_utc(flt.start)
+    hi = queries.day_start_utc(flt.end + timedelta(days=1))
     out = [
         _T.c.status.in_(_COUNTED),
         _T.c.submitted_at >= lo,
         _T.c.submitted_at < hi,
+        _T.c.intent.in_(flt.intents or tuple(INTENT_LABELS)),
     ]
-    # Always name the intents (all three when unfiltered): with status IN and intent IN the
-    # planner seeks ix_inquiry_status_intent_submitted, which covers the count without the table.
-    if flt.intents or name_intents:
-        out.append(_T.c.intent.in_(flt.intents or tuple(INTENT_LABELS)))
-    if province and flt.province_code:
+    if flt.province_code:
         out.append(_T.c.province_code == flt.province_code)
     return out
 
 
-def _bucket(session: Session, granularity: str) -> Any:
-    """The Shanghai day/week/month an inquiry was submitted in, as 'YYYY-MM-DD' text."""
-    col = _T.c.submitted_at
-    if _dialect(session) == "sqlite":
-        if granularity == "day":
-            return sa.func.date(col, "+8 hours")
-        if granularity == "week":
-            return sa.func.date(col, "+8 hours", "weekday 0", "-6 days")
-        return sa.func.strftime("%Y-%m-01", col, "+8 hours")
-    local = sa.func.timezone("Asia/Shanghai", col)
-    return sa.func.to_char(sa.func.date_trunc(granularity, local), "YYYY-MM-DD")
-
-
-def _hours_to_complete(session: Session) -> Any:
-    if _dialect(session) == "sqlite":
-        return (sa.func.julianday(_T.c.completed_at) - sa.func.julianday(_T.c.submitted_at)) * 24.0
-    return sa.extract("epoch", _T.c.completed_at - _T.c.submitted_at) / 3600.0
-
-
 def _intent_frame(rows: list[Any], value: str = "数量") -> pd.DataFrame:
     df = pd.DataFrame(rows, columns=["intent", value])
+    df[value] = df[value].astype("int64")
     df["询保内容"] = df["intent"].map(INTENT_LABELS)
     return df
+
+
+def _hours_histogram(session: Session, flt: ReportFilter) -> list[tuple[int, int]]:
+    """(whole hours from submission to completion, count) of the period's completions."""
+    rows = _rollup(_HOURS, flt, "month", ("hours",), province=_province(flt))
+    return [(int(h), int(n)) for h, n in session.execute(_summed(rows, "hours")).all()]
+
+
+def median_from_histogram(histogram: list[tuple[int, int]]) -> float | None:
+    """The median of values known by their whole hour: each middle value is placed evenly
+    inside its hour, so the result is within one hour of the exact median."""
+    total = sum(n for _, n in histogram)
+    if not total:
+        return None
+
+    def value(k: int) -> float:
+        below = 0
+        for hour, n in histogram:
+            if k < below + n:
+                return hour + (k - below + 0.5) / n
+            below += n
+        raise AssertionError("k out of range")
+
+    return (value((total - 1) // 2) + value(total // 2)) / 2
 
 
 # ---------------------------------------------------------------------------------------------
@@ -244,25 +352,20 @@ class Overview:
     waiting: int
     completed: int
     completion_rate: float | None  # completed / total, None when total is 0
-    median_hours: float | None  # submission → completion, None without completions
+    median_hours: float | None  # submission → completion, within the hour; None without any
+
+
+def _status_counts(session: Session, flt: ReportFilter) -> dict[str, int]:
+    rows = _rollup(_COUNT, flt, "month", ("status",), province=_province(flt))
+    return {s: int(n) for s, n in session.execute(_summed(rows, "status")).all()}
 
 
 def _overview_one(session: Session, flt: ReportFilter) -> Overview:
-    stmt = sa.select(_T.c.status, sa.func.count()).where(*_where(flt)).group_by(_T.c.status)
-    counts = dict(session.execute(stmt).all())
-    completed = int(counts.get(Status.completed.value, 0))
-    waiting = int(counts.get(Status.submitted.value, 0))
+    counts = _status_counts(session, flt)
+    completed = counts.get(Status.completed.value, 0)
+    waiting = counts.get(Status.submitted.value, 0)
     total = completed + waiting
-    median = None
-    if completed:
-        hours = _hours_to_complete(session)
-        base = sa.select(hours).where(*_where(flt), _T.c.status == Status.completed.value)
-        ordered = base.order_by(hours)
-        # Median: the middle value, or the mean of the two middle values.
-        mid = (completed - 1) // 2
-        take = 1 if completed % 2 else 2
-        values = [float(v) for v in session.execute(ordered.offset(mid).limit(take)).scalars()]
-        median = sum(values) / len(values)
+    median = median_from_histogram(_hours_histogram(session, flt)) if completed else None
     rate = completed / total if total else None
     return Overview(total, waiting, completed, rate, median)
 
@@ -285,13 +388,8 @@ def overview(session: Session, flt: ReportFilter) -> pd.DataFrame:
 @managers_only
 def volume_by_intent(session: Session, flt: ReportFilter) -> pd.DataFrame:
     """按询保内容: inquiries per intent in the period. Columns intent, 数量, 询保内容, 占比."""
-    stmt = (
-        sa.select(_T.c.intent, sa.func.count())
-        .where(*_where(flt))
-        .group_by(_T.c.intent)
-        .order_by(_T.c.intent)
-    )
-    df = _intent_frame(session.execute(stmt).all())
+    rows = _rollup(_COUNT, flt, "month", ("intent",), province=_province(flt))
+    df = _intent_frame(session.execute(_summed(rows, "intent")).all())
     total = df["数量"].sum()
     df["占比"] = df["数量"] / total if total else 0.0
     return df
@@ -317,18 +415,16 @@ def volume_by_region(
     ``province_code`` is not given."""
     province_code = province_code or flt.province_code
     if province_code:
-        col = _T.c.city_code
-        where = [
-            *_where(flt, province=False, name_intents=False),
-            _T.c.province_code == province_code,
-        ]
+        rows = _rollup(_CITY, flt, "month", ("city_code",), province=province_code)
+        key = rows.c.city_code
     else:
-        col = _T.c.province_code
-        where = _where(flt, name_intents=False)
-    cnt = sa.func.count().label("n")
-    stmt = sa.select(col, cnt).where(*where).group_by(col).order_by(cnt.desc(), col)
-    rows = session.execute(stmt).all()
-    df = pd.DataFrame(rows, columns=["code", "数量"])
+        rows = _rollup(_COUNT, flt, "month", ("province_code",), province=None)
+        key = rows.c.province_code
+    total = sa.func.sum(rows.c.n).label("n")
+    stmt = sa.select(key, total).group_by(key).having(total > 0).order_by(total.desc(), key)
+    df = pd.DataFrame(session.execute(stmt).all(), columns=["code", "数量"])
+    df["数量"] = df["数量"].astype("int64")
+    df["code"] = [c or None for c in df["code"]]  # '' = a province without cities
     names = {}
     for code in df["code"]:
         if code is None:
@@ -343,14 +439,12 @@ def volume_by_region(
 def trend(session: Session, flt: ReportFilter) -> pd.DataFrame:
     """趋势: inquiries per period bucket (Shanghai day, Monday week or month) and intent.
     Columns 期间 (datetime of the bucket start), intent, 数量, 询保内容."""
-    bucket = _bucket(session, flt.granularity).label("bucket")
-    stmt = (
-        sa.select(bucket, _T.c.intent, sa.func.count())
-        .where(*_where(flt))
-        .group_by(bucket, _T.c.intent)
-        .order_by(bucket, _T.c.intent)
+    rows = _rollup(_COUNT, flt, flt.granularity, ("intent",), province=_province(flt))
+    df = pd.DataFrame(
+        session.execute(_summed(rows, "bucket", "intent")).all(),
+        columns=["期间", "intent", "数量"],
     )
-    df = pd.DataFrame(session.execute(stmt).all(), columns=["期间", "intent", "数量"])
+    df["数量"] = df["数量"].astype("int64")
     df["期间"] = pd.to_datetime(df["期间"])
     df["询保内容"] = df["intent"].map(INTENT_LABELS)
     return df
@@ -359,13 +453,12 @@ def trend(session: Session, flt: ReportFilter) -> pd.DataFrame:
 @managers_only
 def status_mix(session: Session, flt: ReportFilter) -> pd.DataFrame:
     """处理效率: submitted vs completed per intent. Columns intent, status, 数量, 询保内容, 状态."""
-    stmt = (
-        sa.select(_T.c.intent, _T.c.status, sa.func.count())
-        .where(*_where(flt))
-        .group_by(_T.c.intent, _T.c.status)
-        .order_by(_T.c.intent, _T.c.status)
+    rows = _rollup(_COUNT, flt, "month", ("intent", "status"), province=_province(flt))
+    df = pd.DataFrame(
+        session.execute(_summed(rows, "intent", "status")).all(),
+        columns=["intent", "status", "数量"],
     )
-    df = pd.DataFrame(session.execute(stmt).all(), columns=["intent", "status", "数量"])
+    df["数量"] = df["数量"].astype("int64")
     df["询保内容"] = df["intent"].map(INTENT_LABELS)
     df["状态"] = df["status"].map(STATUS_LABELS)
     return df
@@ -374,37 +467,49 @@ def status_mix(session: Session, flt: ReportFilter) -> pd.DataFrame:
 @managers_only
 def completion_time_distribution(session: Session, flt: ReportFilter) -> pd.DataFrame:
     """Histogram of hours from submission to completion, bucketed in SQL. Columns 用时, 数量, 序号
-    (every bucket listed, zeros included, in order)."""
-    hours = _hours_to_complete(session)
-    whens = []
-    for i, (_, _lo, hi) in enumerate(COMPLETION_BUCKETS):
-        if hi is not None:
-            whens.append((hours < hi, i))
+    (every bucket listed, zeros included, in order). The bucket bounds are whole hours, so the
+    rollup's whole hours place every completion exactly."""
+    rows = _rollup(_HOURS, flt, "month", ("hours",), province=_province(flt))
+    whens = [
+        (rows.c.hours < hi, i)
+        for i, (_, _lo, hi) in enumerate(COMPLETION_BUCKETS)
+        if hi is not None
+    ]
     bucket = sa.case(*whens, else_=len(COMPLETION_BUCKETS) - 1).label("b")
-    stmt = (
-        sa.select(bucket, sa.func.count())
-        .where(*_where(flt), _T.c.status == Status.completed.value)
-        .group_by(bucket)
-    )
-    counts = dict(session.execute(stmt).all())
-    rows = [(label, int(counts.get(i, 0)), i) for i, (label, _, _) in enumerate(COMPLETION_BUCKETS)]
-    return pd.DataFrame(rows, columns=["用时", "数量", "序号"])
+    stmt = sa.select(bucket, sa.func.sum(rows.c.n)).group_by(bucket)
+    counts = {int(b): int(n) for b, n in session.execute(stmt).all()}
+    rows_out = [(label, counts.get(i, 0), i) for i, (label, _, _) in enumerate(COMPLETION_BUCKETS)]
+    return pd.DataFrame(rows_out, columns=["用时", "数量", "序号"])
 
 
 @managers_only
 def overdue_count(session: Session, flt: ReportFilter, *, now: datetime | None = None) -> int:
-    """Inquiries of the period still waiting longer than ``settings.sla_working_days``."""
+    """Inquiries of the period still waiting longer than ``settings.sla_working_days``: whole
+    Shanghai days before the cutoff's day from the rollup, the cutoff's own day from
+    ``inquiry`` (an index range of one day)."""
     cutoff = queries.overdue_cutoff(now or utcnow(), get_settings().sla_working_days)
-    stmt = (
-        sa.select(sa.func.count())
-        .select_from(_T)
-        .where(
-            *_where(flt),
-            _T.c.status == Status.submitted.value,
-            _T.c.submitted_at < cutoff.astimezone(UTC),
+    cutoff_day = cutoff.astimezone(SHANGHAI).date()
+    total = 0
+    last_whole = min(flt.end, cutoff_day - timedelta(days=1))
+    if flt.start <= last_whole:
+        rows = _rollup(_COUNT, flt, "month", ("status",), province=_province(flt), end=last_whole)
+        stmt = sa.select(sa.func.coalesce(sa.func.sum(rows.c.n), 0)).where(
+            rows.c.status == Status.submitted.value
         )
-    )
-    return int(session.execute(stmt).scalar_one())
+        total += int(session.execute(stmt).scalar_one())
+    if flt.start <= cutoff_day <= flt.end:
+        day = replace(flt, start=cutoff_day, end=cutoff_day)
+        stmt = (
+            sa.select(sa.func.count())
+            .select_from(_T)
+            .where(
+                *_where(day),
+                _T.c.status == Status.submitted.value,
+                _T.c.submitted_at < cutoff.astimezone(UTC),
+            )
+        )
+        total += int(session.execute(stmt).scalar_one())
+    return total
 
 
 @managers_only

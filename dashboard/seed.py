@@ -16,13 +16,14 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
+from typing import Any
 
 import sqlalchemy as sa
 from faker import Faker
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from dashboard import accounts, db, regions
+from dashboard import accounts, db, regions, rollup
 from dashboard.inquiries import allocate_serials
 from models import Inquiry, Role, User, normalize_landline
 
@@ -313,6 +314,34 @@ def _set_based(trigger_ddl: str) -> list[str] | None:
     return out or None
 
 
+class _DayTally:
+    """The rollup's day rows of the inquiries being loaded, counted as they are generated from
+    the same epoch seconds the rows are written with (whole seconds, Shanghai = UTC+8)."""
+
+    def __init__(self) -> None:
+        self.count: dict[tuple, int] = {}
+        self.city: dict[tuple, int] = {}
+        self.hours: dict[tuple, int] = {}
+
+    def tables(self) -> dict[str, list[tuple]]:
+        days: dict[int, str] = {}
+
+        def rows(counter: dict[tuple, int]) -> list[tuple]:
+            out = []
+            for (day, *rest), n in counter.items():
+                iso = days.get(day)
+                if iso is None:
+                    iso = days[day] = (date(1970, 1, 1) + timedelta(days=day)).isoformat()
+                out.append((iso, *rest, n))
+            return out
+
+        return {
+            "report_count": rows(self.count),
+            "report_city": rows(self.city),
+            "report_hours": rows(self.hours),
+        }
+
+
 class _Writer:
     """Bulk insert on the driver's own connection, one transaction per chunk.
 
@@ -339,6 +368,7 @@ class _Writer:
         cur.close()
         self.dropped: list[tuple[str, str]] = []  # (drop, create) statements
         self.suspended: list[tuple[str, list[str]]] = []  # (trigger DDL, set-based statements)
+        self.rollup_suspended = False
 
     def suspend_insert_triggers(self) -> None:
         """SQLite: replace simple ``AFTER INSERT ON inquiry`` triggers (``INSERT … VALUES
@@ -374,6 +404,66 @@ class _Writer:
             cur.execute(ddl)
         cur.close()
         self.suspended = []
+
+    def suspend_rollup(self) -> None:
+        """Drop the report-rollup triggers for a bulk load (row by row on SQLite they would cost
+        more than the load itself); ``restore_rollup`` rebuilds the rollup set-based and puts
+        them back. A load killed in between leaves them missing: ``rollup.repair`` (run at every
+        start by ``bootstrap``) notices and rebuilds."""
+        cur = self.dbapi.cursor()
+        for statement in rollup.drop_trigger_ddl(self.dialect):
+            cur.execute(statement)
+        self.commit_ddl()
+        cur.close()
+        self.rollup_suspended = True
+
+    def restore_rollup(self, tally: _DayTally | None = None) -> None:
+        """Rebuild the rollup and recreate its triggers: from ``tally`` (the day rows of the rows
+        just loaded, counted while generating them) plus the derivation of the coarser rows, or
+        without one (after an error) entirely from ``inquiry``."""
+        if not self.rollup_suspended:
+            return
+        cur = self.dbapi.cursor()
+        if self.dialect == "sqlite":
+            cur.execute("BEGIN IMMEDIATE")
+        # IF EXISTS drops first: a start of the app during the load may have repaired them.
+        for statement in rollup.drop_trigger_ddl(self.dialect):
+            cur.execute(statement)
+        if tally is None:
+            for statement in rollup.rebuild_statements(self.dialect):
+                cur.execute(statement)
+        else:
+            for table, rows in tally.tables().items():
+                self._upsert_day_rows(cur, table, rows)
+            for statement in rollup.derive_statements(self.dialect):
+                cur.execute(statement)
+        for statement in rollup.trigger_ddl(self.dialect):
+            cur.execute(statement)
+        self.commit()
+        cur.close()
+        self.rollup_suspended = False
+
+    def _upsert_day_rows(self, cur: Any, table: str, rows: list[tuple]) -> None:
+        cols = rollup.DAY_COLUMNS[table]
+        temp = "seed_" + table
+        if self.dialect == "sqlite":
+            cur.execute("CREATE TEMP TABLE " + temp + " (" + ", ".join(cols) + ", n)")
+            marks = ", ".join("?" * (len(cols) + 1))
+            cur.executemany("INSERT INTO " + temp + " VALUES (" + marks + ")", rows)
+            cur.execute(rollup.day_upsert(table, temp))
+            cur.execute("DROP TABLE " + temp)
+            return
+        types = {"period": "date", "hours": "integer"}
+        columns = ", ".join(c + " " + types.get(c, "text") for c in cols)
+        cur.execute("CREATE TEMP TABLE " + temp + " (" + columns + ", n integer) ON COMMIT DROP")
+        with cur.copy("COPY " + temp + " FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        cur.execute(rollup.day_upsert(table, temp))
+
+    def commit_ddl(self) -> None:
+        if self.dialect != "sqlite":
+            self.dbapi.commit()
 
     def drop_indexes(self) -> None:
         """Drop the non-unique indexes of the inquiry tables (whichever migrations made them) to
@@ -582,11 +672,14 @@ def seed(
     # PostgreSQL works) while this one generates the next chunk; the data stays deterministic
     # because only this thread draws random numbers.
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="seed-writer")
+    tally: _DayTally | None = None  # a bulk load counts the rollup's day rows itself
     pending: Future | None = None
     try:
         if first_id < rows:  # a bulk load: rebuild the secondary indexes once, at the end
             writer.drop_indexes()
             writer.suspend_insert_triggers()
+            writer.suspend_rollup()
+            tally = _DayTally()
         for chunk_start in range(0, rows, CHUNK):
             batch: list[tuple] = []
             append = batch.append
@@ -619,6 +712,15 @@ def seed(
                             completed_at = None
                     if submitted_at > end_ts:
                         submitted_at, status, completed_at = None, "draft", None
+                if tally is not None and status != "draft":
+                    day = (submitted_at + SHANGHAI_OFFSET) // DAY
+                    key = (day, prov, intent, status)
+                    tally.count[key] = tally.count.get(key, 0) + 1
+                    key = (day, prov, city or "", intent)
+                    tally.city[key] = tally.city.get(key, 0) + 1
+                    if status == "completed":
+                        key = (day, prov, intent, (completed_at - submitted_at) // 3600)
+                        tally.hours[key] = tally.hours.get(key, 0) + 1
                 company = companies[int(random_() * n_companies)]
                 if random_() < 0.5:
                     company = place + company
@@ -667,6 +769,7 @@ def seed(
             pending = None
         writer.restore_indexes()
         writer.restore_triggers()
+        writer.restore_rollup(tally)
         writer.finish()
     finally:
         if pending is not None:
@@ -676,6 +779,7 @@ def seed(
             writer.rollback()
             writer.restore_indexes()
             writer.restore_triggers()
+            writer.restore_rollup()  # the chunks committed before the error count too
         finally:
             writer.close()
     return done

@@ -1,0 +1,368 @@
+"""The report rollup: counts of inquiries kept exact on every write, so that each section of the
+report page (统计报表) reads a few thousand rows instead of a million.
+
+Three tables (migration ``0003_report_rollup``), all keyed by a *grain* and a *period*, the first
+Asia/Shanghai day of a day (``d``), Monday week (``w``) or month (``m``) of ``submitted_at``:
+
+- ``report_count``: (grain d/w/m, period, province_code, intent, status) → n, for the two counted
+  statuses (已提交, 已完成; drafts never count). ``province_code = '*'`` rows hold the whole
+  country, so an unfiltered page never sums over provinces.
+- ``report_city``: (grain d/m, period, province_code, city_code, intent) → n, both statuses
+  together: the 按地区 drill-down into one province. ``city_code = ''`` for a province without
+  cities (香港, 澳门).
+- ``report_hours``: (grain d/m, period, province_code or '*', intent, hours) → n for completed
+  inquiries, ``hours`` = whole hours from submission to completion (whole seconds, truncated):
+  the completion-time histogram (exact) and the median (to within the hour).
+
+A period of days is answered as whole months (or weeks) from the coarse grain plus the days at
+its edges from ``d``: at most ~60 day rows per key, whatever the length of the period.
+
+Exactness: triggers on ``inquiry`` apply every insert, update and delete to the three tables in
+the same transaction. SQLite: row triggers, each a handful of upserts. PostgreSQL: statement
+triggers with transition tables, so a bulk completion is one aggregated upsert per table, applied
+in key order (concurrent writers lock rollup rows in the same order and cannot deadlock on them).
+Rows whose count drops to 0 stay (harmless to the sums). ``rebuild`` recomputes everything from
+``inquiry`` (the migration and the bulk seeder use it); tests/test_rollup.py checks the tables
+against an independent count after random writes.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.engine import Connection
+
+COUNTED = ("submitted", "completed")
+ALL = "*"  # province_code of the whole-country rows
+TABLES = ("report_count", "report_city", "report_hours")
+TRIGGERS = ("report_rollup_ai", "report_rollup_au", "report_rollup_ad")
+#: Columns whose change can move an inquiry between rollup rows.
+WATCHED = ("status", "submitted_at", "completed_at", "intent", "province_code", "city_code")
+SOURCE_COLUMNS = WATCHED  # what a delta source must provide, plus ``d`` (+1 or -1)
+
+
+# ---------------------------------------------------------------------------------------------
+# Dialect expressions (Shanghai has had no daylight saving since 1991: a fixed +8 hours)
+
+
+def day_of(dialect: str, ts: str) -> str:
+    """The Asia/Shanghai calendar day of a stored UTC time."""
+    if dialect == "sqlite":
+        return "date(" + ts + ", '+8 hours')"
+    return "CAST(timezone('Asia/Shanghai', " + ts + ") AS date)"
+
+
+def week_of(dialect: str, day: str) -> str:
+    """The Monday of the week of a day."""
+    if dialect == "sqlite":
+        return "date(" + day + ", 'weekday 0', '-6 days')"
+    return "CAST(date_trunc('week', CAST(" + day + " AS timestamp)) AS date)"
+
+
+def month_of(dialect: str, day: str) -> str:
+    """The first day of the month of a day."""
+    if dialect == "sqlite":
+        return "strftime('%Y-%m-01', " + day + ")"
+    return "CAST(date_trunc('month', CAST(" + day + " AS timestamp)) AS date)"
+
+
+def hours_between(dialect: str, start: str, end: str) -> str:
+    """Whole hours from ``start`` to ``end``, counted in whole seconds (the same on both)."""
+    if dialect == "sqlite":
+        secs = "CAST(strftime('%s', {}) AS INTEGER)"
+    else:
+        secs = "CAST(floor(extract(epoch FROM {})) AS bigint)"
+    return "((" + secs.format(end) + " - " + secs.format(start) + ") / 3600)"
+
+
+def _grains(*grains: str) -> str:
+    return "(" + " UNION ALL ".join("SELECT '" + g + "' AS grain" for g in grains) + ")"
+
+
+def _period(dialect: str, day: str, grains: tuple[str, ...]) -> str:
+    parts = {"d": day, "w": week_of(dialect, day), "m": month_of(dialect, day)}
+    whens = " ".join("WHEN '" + g + "' THEN " + parts[g] for g in grains[:-1])
+    return "CASE g.grain " + whens + " ELSE " + parts[grains[-1]] + " END"
+
+
+_WHOLE = "(SELECT 0 AS whole UNION ALL SELECT 1)"
+_PROVINCE = "CASE WHEN a.whole = 1 THEN '" + ALL + "' ELSE x.province_code END"
+_COUNTED_SQL = "('submitted', 'completed')"
+
+
+def delta_statements(dialect: str, source: str) -> list[str]:
+    """Upserts that add a delta to the three tables. ``source`` is a relation (a table name or a
+    parenthesised query) with ``SOURCE_COLUMNS`` and ``d``: +1 for a row that now counts, -1 for
+    a row that no longer does (the old image of an update or a delete)."""
+    day = day_of(dialect, "s.submitted_at")
+    counted = (
+        "FROM " + source + " AS s WHERE s.status IN " + _COUNTED_SQL + " AND s.submitted_at IS NOT "
+        "NULL"
+    )
+    grains_dwm, grains_dm = ("d", "w", "m"), ("d", "m")
+    count = (
+        "INSERT INTO report_count (grain, period, province_code, intent, status, n) "
+        "SELECT g.grain, " + _period(dialect, "x.day", grains_dwm) + ", " + _PROVINCE + ", "
+        "x.intent, x.status, SUM(x.d) "
+        "FROM (SELECT "
+        + day
+        + " AS day, s.province_code, s.intent, s.status, s.d "
+        + counted
+        + ") AS x CROSS JOIN "
+        + _grains(*grains_dwm)
+        + " AS g CROSS JOIN "
+        + _WHOLE
+        + " AS a "
+        "GROUP BY 1, 2, 3, 4, 5 HAVING SUM(x.d) <> 0 ORDER BY 1, 2, 3, 4, 5 "
+        "ON CONFLICT (grain, period, province_code, intent, status) "
+        "DO UPDATE SET n = report_count.n + excluded.n"
+    )
+    city = (
+        "INSERT INTO report_city (grain, period, province_code, city_code, intent, n) "
+        "SELECT g.grain, " + _period(dialect, "x.day", grains_dm) + ", x.province_code, "
+        "x.city_code, x.intent, SUM(x.d) "
+        "FROM (SELECT " + day + " AS day, s.province_code, COALESCE(s.city_code, '') AS "
+        "city_code, s.intent, s.d "
+        + counted
+        + ") AS x CROSS JOIN "
+        + _grains(*grains_dm)
+        + " AS g "
+        "GROUP BY 1, 2, 3, 4, 5 HAVING SUM(x.d) <> 0 ORDER BY 1, 2, 3, 4, 5 "
+        "ON CONFLICT (grain, period, province_code, city_code, intent) "
+        "DO UPDATE SET n = report_city.n + excluded.n"
+    )
+    hours = (
+        "INSERT INTO report_hours (grain, period, province_code, intent, hours, n) "
+        "SELECT g.grain, " + _period(dialect, "x.day", grains_dm) + ", " + _PROVINCE + ", "
+        "x.intent, x.hours, SUM(x.d) "
+        "FROM (SELECT "
+        + day
+        + " AS day, s.province_code, s.intent, "
+        + hours_between(dialect, "s.submitted_at", "s.completed_at")
+        + " AS hours, s.d "
+        + counted
+        + " AND s.status = 'completed' AND s.completed_at IS NOT NULL) AS x CROSS JOIN "
+        + _grains(*grains_dm)
+        + " AS g CROSS JOIN "
+        + _WHOLE
+        + " AS a "
+        "GROUP BY 1, 2, 3, 4, 5 HAVING SUM(x.d) <> 0 ORDER BY 1, 2, 3, 4, 5 "
+        "ON CONFLICT (grain, period, province_code, intent, hours) "
+        "DO UPDATE SET n = report_hours.n + excluded.n"
+    )
+    return [count, city, hours]
+
+
+# ---------------------------------------------------------------------------------------------
+# Triggers
+
+
+def _image(prefix: str, d: int) -> str:
+    cols = ", ".join(prefix + "." + c + " AS " + c for c in SOURCE_COLUMNS)
+    return "SELECT " + cols + ", " + str(d) + " AS d"
+
+
+def _rows(table: str, d: int) -> str:
+    return "SELECT " + ", ".join(SOURCE_COLUMNS) + ", " + str(d) + " AS d FROM " + table
+
+
+def trigger_ddl(dialect: str) -> list[str]:
+    """CREATE statements of the triggers (and on PostgreSQL their functions)."""
+    if dialect == "sqlite":
+        when_new = "new.status IN " + _COUNTED_SQL
+        when_old = "old.status IN " + _COUNTED_SQL
+        specs = [
+            ("report_rollup_ai", "AFTER INSERT", when_new, "(" + _image("new", 1) + ")"),
+            (
+                "report_rollup_au",
+                "AFTER UPDATE OF " + ", ".join(WATCHED),
+                when_old + " OR " + when_new,
+                "(" + _image("old", -1) + " UNION ALL " + _image("new", 1) + ")",
+            ),
+            ("report_rollup_ad", "AFTER DELETE", when_old, "(" + _image("old", -1) + ")"),
+        ]
+        out = []
+        for name, event, when, source in specs:
+            body = ";\n  ".join(delta_statements(dialect, source))
+            out.append(
+                "CREATE TRIGGER "
+                + name
+                + " "
+                + event
+                + " ON inquiry FOR EACH ROW WHEN "
+                + when
+                + " BEGIN\n  "
+                + body
+                + ";\nEND"
+            )
+        return out
+    specs = [
+        ("report_rollup_ai", "INSERT", "REFERENCING NEW TABLE AS new_rows", _rows("new_rows", 1)),
+        (
+            "report_rollup_au",
+            "UPDATE",
+            "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows",
+            _rows("old_rows", -1) + " UNION ALL " + _rows("new_rows", 1),
+        ),
+        ("report_rollup_ad", "DELETE", "REFERENCING OLD TABLE AS old_rows", _rows("old_rows", -1)),
+    ]
+    out = []
+    for name, event, referencing, source in specs:
+        body = ";\n  ".join(delta_statements(dialect, "(" + source + ")"))
+        out.append(
+            "CREATE FUNCTION "
+            + name
+            + "_fn() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n  "
+            + body
+            + ";\n  RETURN NULL;\nEND\n$$"
+        )
+        out.append(
+            "CREATE TRIGGER "
+            + name
+            + " AFTER "
+            + event
+            + " ON inquiry "
+            + referencing
+            + " FOR EACH STATEMENT EXECUTE FUNCTION "
+            + name
+            + "_fn()"
+        )
+    return out
+
+
+def drop_trigger_ddl(dialect: str) -> list[str]:
+    if dialect == "sqlite":
+        return ["DROP TRIGGER IF EXISTS " + name for name in TRIGGERS]
+    out = []
+    for name in TRIGGERS:
+        out.append("DROP TRIGGER IF EXISTS " + name + " ON inquiry")
+        out.append("DROP FUNCTION IF EXISTS " + name + "_fn()")
+    return out
+
+
+def missing_triggers(conn: Connection) -> list[str]:
+    """Rollup triggers absent from the database (e.g. after a bulk load that was killed)."""
+    if conn.dialect.name == "sqlite":
+        sql = "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'inquiry'"
+    else:
+        sql = (
+            "SELECT tgname FROM pg_trigger WHERE tgrelid = 'inquiry'::regclass "
+            "AND NOT tgisinternal AND tgenabled <> 'D'"
+        )
+    present = set(conn.exec_driver_sql(sql).scalars())
+    return [t for t in TRIGGERS if t not in present]
+
+
+# ---------------------------------------------------------------------------------------------
+# Rebuild: the whole rollup from ``inquiry``, set-based and staged (the provinces' day rows
+# first, then weeks, months and the whole country from them). Written independently of the
+# trigger statements; the bulk seeder counts the day rows itself and runs only the derivation.
+
+
+#: The day rows every other row is derived from: table → the columns besides grain and n.
+DAY_COLUMNS = {
+    "report_count": ("period", "province_code", "intent", "status"),
+    "report_city": ("period", "province_code", "city_code", "intent"),
+    "report_hours": ("period", "province_code", "intent", "hours"),
+}
+
+
+def day_statements(dialect: str) -> list[str]:
+    """Empty the three tables and count the day rows of every province from ``inquiry``."""
+    day = day_of(dialect, "submitted_at")
+    counted = "FROM inquiry WHERE status IN " + _COUNTED_SQL + " AND submitted_at IS NOT NULL"
+    hours = hours_between(dialect, "submitted_at", "completed_at")
+    return [
+        "DELETE FROM report_count",
+        "DELETE FROM report_city",
+        "DELETE FROM report_hours",
+        "INSERT INTO report_count (grain, period, province_code, intent, status, n) "
+        "SELECT 'd', " + day + ", province_code, intent, status, COUNT(*) " + counted + " "
+        "GROUP BY 2, 3, 4, 5",
+        "INSERT INTO report_city (grain, period, province_code, city_code, intent, n) "
+        "SELECT 'd', "
+        + day
+        + ", province_code, COALESCE(city_code, ''), intent, COUNT(*) "
+        + counted
+        + " GROUP BY 2, 3, 4, 5",
+        "INSERT INTO report_hours (grain, period, province_code, intent, hours, n) "
+        "SELECT 'd', " + day + ", province_code, intent, " + hours + ", COUNT(*) " + counted + " "
+        "AND status = 'completed' AND completed_at IS NOT NULL GROUP BY 2, 3, 4, 5",
+    ]
+
+
+def day_upsert(table: str, source: str) -> str:
+    """Add day rows of provinces from ``source`` (a table with ``DAY_COLUMNS[table]`` and n)."""
+    cols = ", ".join(DAY_COLUMNS[table])
+    return (
+        "INSERT INTO "
+        + table
+        + " (grain, "
+        + cols
+        + ", n) SELECT 'd', "
+        + cols
+        + ", n FROM "
+        + source
+        + " WHERE true ON CONFLICT (grain, "
+        + cols
+        + ") "
+        "DO UPDATE SET n = " + table + ".n + excluded.n"
+    )
+
+
+def derive_statements(dialect: str) -> list[str]:
+    """Recompute the week, month and whole-country rows from the provinces' day rows."""
+    week, month = week_of(dialect, "period"), month_of(dialect, "period")
+    return [
+        "DELETE FROM report_count WHERE grain <> 'd' OR province_code = '" + ALL + "'",
+        "DELETE FROM report_city WHERE grain <> 'd'",
+        "DELETE FROM report_hours WHERE grain <> 'd' OR province_code = '" + ALL + "'",
+        "INSERT INTO report_count (grain, period, province_code, intent, status, n) "
+        "SELECT 'w', " + week + ", province_code, intent, status, SUM(n) FROM report_count "
+        "WHERE grain = 'd' GROUP BY 2, 3, 4, 5",
+        "INSERT INTO report_count (grain, period, province_code, intent, status, n) "
+        "SELECT 'm', " + month + ", province_code, intent, status, SUM(n) FROM report_count "
+        "WHERE grain = 'd' GROUP BY 2, 3, 4, 5",
+        "INSERT INTO report_count (grain, period, province_code, intent, status, n) "
+        "SELECT grain, period, '" + ALL + "', intent, status, SUM(n) FROM report_count "
+        "GROUP BY grain, period, intent, status",
+        "INSERT INTO report_city (grain, period, province_code, city_code, intent, n) "
+        "SELECT 'm', " + month + ", province_code, city_code, intent, SUM(n) FROM report_city "
+        "WHERE grain = 'd' GROUP BY 2, 3, 4, 5",
+        "INSERT INTO report_hours (grain, period, province_code, intent, hours, n) "
+        "SELECT 'm', " + month + ", province_code, intent, hours, SUM(n) FROM report_hours "
+        "WHERE grain = 'd' GROUP BY 2, 3, 4, 5",
+        "INSERT INTO report_hours (grain, period, province_code, intent, hours, n) "
+        "SELECT grain, period, '" + ALL + "', intent, hours, SUM(n) FROM report_hours "
+        "GROUP BY grain, period, intent, hours",
+    ]
+
+
+def rebuild_statements(dialect: str) -> list[str]:
+    return day_statements(dialect) + derive_statements(dialect)
+
+
+def rebuild(conn: Connection) -> None:
+    """Recompute the three tables from ``inquiry`` inside the caller's transaction."""
+    for statement in rebuild_statements(conn.dialect.name):
+        conn.exec_driver_sql(statement)
+
+
+def create_triggers(conn: Connection) -> None:
+    for statement in trigger_ddl(conn.dialect.name):
+        conn.exec_driver_sql(statement)
+
+
+def drop_triggers(conn: Connection) -> None:
+    for statement in drop_trigger_ddl(conn.dialect.name):
+        conn.exec_driver_sql(statement)
+
+
+def repair(conn: Connection) -> bool:
+    """Recreate missing triggers and rebuild the tables; True if anything was missing. A bulk
+    load drops the triggers and rebuilds at its end: a load killed half-way leaves them missing,
+    and this puts the rollup right at the next start."""
+    if not missing_triggers(conn):
+        return False
+    drop_triggers(conn)
+    create_triggers(conn)
+    rebuild(conn)
+    return True
