@@ -423,7 +423,27 @@ def read_ops(ctx: Context) -> list[Op]:
 # Reports (统计报表): every section for the last 12 months and for all time
 
 
+def _months_and_edges(start: date, end: date) -> tuple[date, date]:
+    """Whole months ``[lo, hi)`` inside ``start..end``; the days outside them are edges."""
+    lo = start if start.day == 1 else (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+    hi = (end + timedelta(days=1)).replace(day=1)
+    if lo > hi:
+        lo = hi = end + timedelta(days=1)
+    return lo, hi
+
+
+def _weeks_and_edges(start: date, end: date) -> tuple[date, date]:
+    lo = start + timedelta(days=(7 - start.weekday()) % 7)
+    after = end + timedelta(days=1)
+    hi = after - timedelta(days=after.weekday())
+    if lo > hi:
+        lo = hi = after
+    return lo, hi
+
+
 def report_ops(ctx: Context) -> list[Op]:
+    """Each section against the floor on the same schema: hand-written SQL over the rollup of
+    migration 0003 (whole months, or weeks for the trend, plus the edge days)."""
     from dashboard import reports
     from dashboard.settings import get_settings
 
@@ -432,22 +452,29 @@ def report_ops(ctx: Context) -> list[Op]:
         "all": reports.ReportFilter(start=reports.EARLIEST, end=ctx.today),
     }
     sqlite = ctx.dialect == "sqlite"
-    week = (
-        "date(submitted_at, '+8 hours', 'weekday 0', '-6 days')"
-        if sqlite
-        else "to_char(date_trunc('week', timezone('Asia/Shanghai', submitted_at)), 'YYYY-MM-DD')"
+
+    def day(d: date) -> Any:
+        return d.isoformat() if sqlite else d
+
+    # Rows of a rollup table for the period: coarse rows of whole buckets + day rows at the edges.
+    span = (
+        "((grain = :g AND period >= :blo AND period < :bhi) OR (grain = 'd' AND "
+        "((period >= :lo AND period < :blo) OR (period >= :bhi AND period <= :hi))))"
     )
     out: list[Op] = []
     for label, flt in periods.items():
-        lo = ctx.day_start(flt.start)
-        hi = ctx.day_start(flt.end + timedelta(days=1))
-        where = (
-            "status IN ('submitted', 'completed') AND submitted_at >= :lo AND submitted_at < :hi"
-        )
-        p = {"lo": lo, "hi": hi}
-
-        def proj(fn, flt=flt):
-            return lambda _: ctx.read(lambda s: fn(s, flt))
+        mlo, mhi = _months_and_edges(flt.start, flt.end)
+        wlo, whi = _weeks_and_edges(flt.start, flt.end)
+        lo, hi = day(flt.start), day(flt.end)
+        p = {"g": "m", "blo": day(mlo), "bhi": day(mhi), "lo": lo, "hi": hi}
+        pw = {"g": "w", "blo": day(wlo), "bhi": day(whi), "lo": lo, "hi": hi}
+        cutoff = queries.overdue_cutoff(ctx.now, get_settings().sla_working_days)
+        cutoff_day = cutoff.astimezone(reports.SHANGHAI).date()
+        last_whole = min(flt.end, cutoff_day - timedelta(days=1))
+        olo, ohi = _months_and_edges(flt.start, last_whole)
+        po = {"g": "m", "blo": day(olo), "bhi": day(ohi), "lo": lo, "hi": day(last_whole)}
+        po["c0"] = ctx.day_start(cutoff_day)
+        po["c"] = ctx.ts(cutoff)
 
         def floor_rows(sql, p=p):
             return lambda _: ctx.fetch(sql, p)
@@ -465,8 +492,8 @@ def report_ops(ctx: Context) -> list[Op]:
                 lambda _, flt=flt: ctx.read(
                     lambda s: int(reports.overview(s, flt, actor=ctx.manager)["当前"][0])
                 ),
-                lambda _, where=where, p=p: ctx.scalar(
-                    "SELECT COUNT(*) FROM inquiry WHERE " + where, p
+                lambda _, p=p: ctx.scalar(
+                    "SELECT SUM(n) FROM report_count WHERE province_code = '*' AND " + span, p
                 ),
                 50,
                 note="floor: the period's count (the project also computes the previous period "
@@ -481,8 +508,9 @@ def report_ops(ctx: Context) -> list[Op]:
                     )
                 ),
                 floor_rows(
-                    "SELECT intent, COUNT(*) FROM inquiry WHERE " + where + " GROUP BY intent "
-                    "ORDER BY intent"
+                    "SELECT intent, SUM(n) FROM report_count WHERE province_code = '*' AND "
+                    + span
+                    + " GROUP BY intent HAVING SUM(n) > 0 ORDER BY intent"
                 ),
                 50,
             ),
@@ -495,9 +523,10 @@ def report_ops(ctx: Context) -> list[Op]:
                     )
                 ),
                 floor_rows(
-                    "SELECT province_code, COUNT(*) AS n FROM inquiry WHERE "
-                    + where
-                    + " GROUP BY province_code ORDER BY n DESC, province_code"
+                    "SELECT province_code, SUM(n) AS total FROM report_count "
+                    "WHERE province_code <> '*' AND "
+                    + span
+                    + " GROUP BY province_code HAVING SUM(n) > 0 ORDER BY total DESC, province_code"
                 ),
                 50,
             ),
@@ -507,16 +536,8 @@ def report_ops(ctx: Context) -> list[Op]:
                 lambda _, flt=flt: ctx.read(
                     lambda s: int(reports.trend(s, flt, actor=ctx.manager)["数量"].sum())
                 ),
-                lambda _, where=where, p=p: sum(
-                    r[2]
-                    for r in ctx.fetch(
-                        "SELECT "
-                        + week
-                        + " AS b, intent, COUNT(*) FROM inquiry WHERE "
-                        + where
-                        + " GROUP BY b, intent",
-                        p,
-                    )
+                lambda _, pw=pw: ctx.scalar(
+                    "SELECT SUM(n) FROM report_count WHERE province_code = '*' AND " + span, pw
                 ),
                 50,
                 note="weekly buckets by intent; answers compared by their sum",
@@ -530,9 +551,9 @@ def report_ops(ctx: Context) -> list[Op]:
                     )
                 ),
                 floor_rows(
-                    "SELECT intent, status, COUNT(*) FROM inquiry WHERE "
-                    + where
-                    + " GROUP BY intent, status ORDER BY intent, status"
+                    "SELECT intent, status, SUM(n) FROM report_count WHERE province_code = '*' "
+                    "AND " + span + " GROUP BY intent, status HAVING SUM(n) > 0 "
+                    "ORDER BY intent, status"
                 ),
                 50,
             ),
@@ -546,8 +567,10 @@ def report_ops(ctx: Context) -> list[Op]:
                         ].sum()
                     )
                 ),
-                lambda _, where=where, p=p: ctx.scalar(
-                    "SELECT COUNT(*) FROM inquiry WHERE " + where + " AND status = 'completed'", p
+                lambda _, p=p: ctx.scalar(
+                    "SELECT COALESCE(SUM(n), 0) FROM report_hours WHERE province_code = '*' AND "
+                    + span,
+                    p,
                 ),
                 50,
                 note="histogram; answers compared by their sum",
@@ -558,17 +581,16 @@ def report_ops(ctx: Context) -> list[Op]:
                 lambda _, flt=flt: ctx.read(
                     lambda s: reports.overdue_count(s, flt, now=ctx.now, actor=ctx.manager)
                 ),
-                lambda _, where=where, p=p: ctx.scalar(
-                    "SELECT COUNT(*) FROM inquiry WHERE " + where + " AND status = 'submitted' "
-                    "AND submitted_at < :c",
-                    {
-                        **p,
-                        "c": ctx.ts(
-                            queries.overdue_cutoff(ctx.now, get_settings().sla_working_days)
-                        ),
-                    },
+                lambda _, po=po: ctx.scalar(
+                    "SELECT (SELECT COALESCE(SUM(n), 0) FROM report_count WHERE province_code = "
+                    "'*' AND status = 'submitted' AND "
+                    + span
+                    + ") + (SELECT COUNT(*) FROM inquiry WHERE status = 'submitted' "
+                    "AND submitted_at >= :c0 AND submitted_at < :c)",
+                    po,
                 ),
                 50,
+                note="floor: rollup days before the SLA cutoff's day + that day from inquiry",
             ),
         ]
     return out

@@ -2,20 +2,18 @@
 
 Every public function takes the session first and a ``ReportFilter``; the period is a range of
 Asia/Shanghai calendar days applied to ``submitted_at`` (drafts have none and never count). Day,
-week (starting Monday) and month buckets are computed in the database in Asia/Shanghai time
+week (starting Monday) and month buckets are Asia/Shanghai days, computed by the rollup triggers
 (SQLite: ``datetime(col, '+8 hours')`` — China has no daylight saving; PostgreSQL:
 ``timezone('Asia/Shanghai', col)``).
 
-Speed (measured on bench/bench-1000000.db, SQLite, this 2-core machine, warm cache): plain
-indexes do NOT meet issue 7's 50 ms target. Naming all three intents in the WHERE clause lets
-SQLite answer intent counts and trends from ``ix_inquiry_status_intent_submitted`` alone
-(volume_by_intent 12 months 298 → 103 ms, all time 541 → 185 ms; trend 542 → 305 ms), but
-region (≈320/620 ms), efficiency (≈0.7/1.3 s) and the overview with its exact median
-(≈2 s) still read one table row per inquiry. The planned fix, not yet built, is a rollup table
-kept exact by triggers on ``inquiry`` (SQLite and PostgreSQL): Shanghai day × intent ×
-province × city × status with a completion-time bucket, from which every section except the
-exact median is a scan of a few thousand rows; the median would come from fine-grained
-completion-hour buckets (exact to the hour).
+Every section reads the report rollup (dashboard/rollup.py, migration 0003_report_rollup), kept
+exact by triggers on ``inquiry``: whole months (or the chosen weeks/months of a trend) from their
+own rows plus the days at the period's edges from day rows, so a section reads a few thousand
+rows whatever the period. Only the overdue count also reads ``inquiry``, for the one Shanghai
+day that holds the SLA cutoff. At 1,000,000 inquiries (SQLite, this 2-core machine) sections
+took 0.3–4.5 s scanning ``inquiry`` and take a few milliseconds on the rollup; BENCHMARKS.md has
+the numbers. The median time to complete comes from whole-hour counts: within one hour of the
+exact median.
 """
 
 from __future__ import annotations
