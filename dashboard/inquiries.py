@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
 from dashboard import accounts
@@ -349,24 +350,55 @@ def complete(
         if stale:
             raise Conflict(f"询保申请 {'、'.join(stale[:5])} 已被他人修改，请刷新后再操作")
     now = utcnow()
+    # One UPDATE for the whole selection (a statement-level trigger sees one statement per call)
+    # and one INSERT … SELECT writing all the audit events (in id order), instead of a flush per
+    # inquiry; both statements compile once and are cached, whatever the number of rows. The
+    # rows are locked and checked above; the status guard in the WHERE is a second line of
+    # defence.
+    table = Inquiry.__table__
+    updated = session.execute(
+        sa.update(table)
+        .where(table.c.id.in_(ids), table.c.status == Status.submitted.value)
+        .values(
+            status=Status.completed.value,
+            completed_at=now,
+            updated_at=now,
+            version=table.c.version + 1,
+        )
+        .returning(table.c.id, table.c.version)
+    ).all()
+    versions = dict(updated)
+    if len(versions) != len(ids):
+        changed = [rows[i].serial for i in ids if i not in versions]
+        raise Conflict(f"询保申请 {'、'.join(changed[:5])} 已被他人修改，请刷新后再操作")
+    trail = InquiryEvent.__table__
+    session.execute(
+        sa.insert(trail).from_select(
+            ["inquiry_id", "actor_id", "at", "action", "from_status", "to_status", "note"],
+            sa.select(
+                table.c.id,
+                sa.bindparam("actor_id", actor.id, type_=trail.c.actor_id.type),
+                sa.bindparam("at", now, type_=trail.c.at.type),
+                sa.bindparam("action", Action.completed.value, type_=trail.c.action.type),
+                sa.bindparam("from_status", Status.submitted.value, type_=trail.c.from_status.type),
+                sa.bindparam("to_status", Status.completed.value, type_=trail.c.to_status.type),
+                sa.bindparam("note", note, type_=trail.c.note.type),
+            )
+            .where(table.c.id.in_(ids))
+            .order_by(table.c.id),
+        )
+    )
+    # The loaded objects take the new state as if it had been loaded (no further SELECT; the
+    # values are what the UPDATE wrote, the versions what it returned).
     for i in ids:
         inquiry = rows[i]
-        inquiry.status = Status.completed.value
-        inquiry.completed_at = now
-        inquiry.updated_at = now
-        inquiry.version += 1
-        session.add(inquiry)
-        _event(
-            session,
-            inquiry,
-            actor=actor,
-            action=Action.completed,
-            at=now,
-            from_status=Status.submitted.value,
-            to_status=Status.completed.value,
-            note=note,
-        )
-    session.flush()
+        for key, value in (
+            ("status", Status.completed.value),
+            ("completed_at", now),
+            ("updated_at", now),
+            ("version", versions[i]),
+        ):
+            set_committed_value(inquiry, key, value)
     return [rows[i] for i in ids]
 
 
