@@ -13,7 +13,9 @@ import argparse
 import getpass
 import sys
 
-from dashboard import accounts, db, seed
+import sqlalchemy as sa
+
+from dashboard import accounts, db, rollup, seed
 from dashboard.bootstrap import DemoRefused, demo_allowed
 from dashboard.errors import DomainError, FormInvalid
 from dashboard.settings import get_settings
@@ -52,6 +54,23 @@ def cmd_seed(args: argparse.Namespace) -> int:
     with tqdm(total=args.rows, unit="条", desc="生成询保申请", disable=args.quiet) as bar:
         added = seed.seed(engine, rows=args.rows, seed=args.seed, progress=bar.update)
     print(f"已添加 {added:,} 条询保申请")
+    return 0
+
+
+def cmd_rebuild_rollup(args: argparse.Namespace) -> int:
+    engine = db.get_engine()
+    db.migrate(engine)
+    with engine.begin() as conn:
+        rollup.drop_triggers(conn)
+        rollup.create_triggers(conn)
+        rollup.rebuild(conn)
+        total = conn.execute(
+            sa.text(
+                "SELECT COALESCE(SUM(n), 0) FROM report_count WHERE grain = 'm' AND "
+                "province_code = '*'"
+            )
+        ).scalar_one()
+    print(f"统计报表汇总已重建: {int(total):,} 条已提交/已完成的询保申请")
     return 0
 
 
@@ -153,6 +172,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_seed)
+
+    p = sub.add_parser(
+        "rebuild-rollup",
+        help="recompute the report rollup from the inquiries (after loading data by hand)",
+    )
+    p.set_defaults(func=cmd_rebuild_rollup)
 
     p = sub.add_parser("create-user", help="create an account; the password is prompted for")
     p.add_argument("username")

@@ -370,3 +370,21 @@ def test_median_from_histogram_is_within_the_hour():
     # 1, 1, 2, 9 (whole hours): the middle two are the second 1 h and the 2 h.
     value = reports.median_from_histogram([(1, 2), (2, 1), (9, 1)])
     assert 1.5 <= value < 2.5
+
+
+def test_rebuild_rollup_command_repairs_a_rollup_changed_by_hand(engine, users, capsys):
+    from dashboard import __main__ as cli
+
+    seed.seed(engine, rows=400, end=END)
+    with engine.begin() as conn:  # rows loaded or edited with the triggers off, say
+        rollup.drop_triggers(conn)
+        conn.execute(sa.text("UPDATE inquiry SET intent = 'other' WHERE id % 3 = 0"))
+        conn.execute(sa.text("DELETE FROM report_hours WHERE grain = 'm'"))
+    assert cli.main(["rebuild-rollup"]) == 0
+    submitted_or_completed = sum(
+        1 for r in raw_rows(engine) if r["status"] in COUNTED and r["submitted_at"] is not None
+    )
+    assert f"{submitted_or_completed:,} 条" in capsys.readouterr().out
+    assert_rollup_exact(engine)
+    with engine.connect() as conn:
+        assert rollup.missing_triggers(conn) == []
