@@ -12,8 +12,8 @@ own rows plus the days at the period's edges from day rows, so a section reads a
 rows whatever the period. Only the overdue count also reads ``inquiry``, for the one Shanghai
 day that holds the SLA cutoff. At 1,000,000 inquiries (SQLite, this 2-core machine) sections
 took 0.3–4.5 s scanning ``inquiry`` and take a few milliseconds on the rollup; BENCHMARKS.md has
-the numbers. The median time to complete comes from whole-hour counts: within one hour of the
-exact median.
+the numbers. The median time to complete comes from counts per hour bucket: within one hour of
+the exact median when that is under three days (``rollup.HOUR_STEPS``).
 """
 
 from __future__ import annotations
@@ -317,14 +317,16 @@ def _intent_frame(rows: list[Any], value: str = "数量") -> pd.DataFrame:
 
 
 def _hours_histogram(session: Session, flt: ReportFilter) -> list[tuple[int, int]]:
-    """(whole hours from submission to completion, count) of the period's completions."""
+    """(hour bucket of the time from submission to completion, count) of the period's
+    completions."""
     rows = _rollup(_HOURS, flt, "month", ("hours",), province=_province(flt))
     return [(int(h), int(n)) for h, n in session.execute(_summed(rows, "hours")).all()]
 
 
 def median_from_histogram(histogram: list[tuple[int, int]]) -> float | None:
-    """The median of values known by their whole hour: each middle value is placed evenly
-    inside its hour, so the result is within one hour of the exact median."""
+    """The median of values known by their hour bucket (``rollup.HOUR_STEPS``): each middle
+    value is placed evenly inside its bucket, so the result is within one bucket of the exact
+    median — within an hour when it is under three days."""
     total = sum(n for _, n in histogram)
     if not total:
         return None
@@ -333,7 +335,7 @@ def median_from_histogram(histogram: list[tuple[int, int]]) -> float | None:
         below = 0
         for hour, n in histogram:
             if k < below + n:
-                return hour + (k - below + 0.5) / n
+                return hour + (k - below + 0.5) / n * rollup.bucket_width(hour)
             below += n
         raise AssertionError("k out of range")
 

@@ -11,8 +11,9 @@ Asia/Shanghai day of a day (``d``), Monday week (``w``) or month (``m``) of ``su
   together: the 按地区 drill-down into one province. ``city_code = ''`` for a province without
   cities (香港, 澳门).
 - ``report_hours``: (grain d/m, period, province_code or '*', intent, hours) → n for completed
-  inquiries, ``hours`` = whole hours from submission to completion (whole seconds, truncated):
-  the completion-time histogram (exact) and the median (to within the hour).
+  inquiries, ``hours`` = the first hour of the bucket (``HOUR_STEPS``) of the whole hours from
+  submission to completion (whole seconds, truncated): the completion-time histogram (exact)
+  and the median (within its bucket: within one hour when it is under three days).
 
 A period of days is answered as whole months (or weeks) from the coarse grain plus the days at
 its edges from ``d``: at most ~60 day rows per key, whatever the length of the period.
@@ -71,6 +72,45 @@ def hours_between(dialect: str, start: str, end: str) -> str:
     else:
         secs = "CAST(floor(extract(epoch FROM {})) AS bigint)"
     return "((" + secs.format(end) + " - " + secs.format(start) + ") / 3600)"
+
+
+#: report_hours buckets, as (first hour, width): whole hours for the first three days, then 6
+#: hours to a week, a day to 30 days, a week beyond. Every bound of the report's histogram
+#: (4, 24, 48, 72, 168 h) is a bucket bound, so the histogram stays exact; the long tail no
+#: longer multiplies the rows (all time at 1M inquiries: 1,120 distinct hours → ~110 buckets).
+HOUR_STEPS = ((0, 1), (72, 6), (168, 24), (720, 168))
+
+
+def hour_bucket(hours: int) -> int:
+    """The first hour of the bucket holding ``hours`` (whole hours, as stored)."""
+    start, width = HOUR_STEPS[0]
+    for step_start, step_width in HOUR_STEPS:
+        if hours >= step_start:
+            start, width = step_start, step_width
+    return hours if width == 1 else start + (hours - start) // width * width
+
+
+def bucket_width(bucket: int) -> int:
+    width = 1
+    for step_start, step_width in HOUR_STEPS:
+        if bucket >= step_start:
+            width = step_width
+    return width
+
+
+def hour_bucket_sql(h: str) -> str:
+    """``hour_bucket`` in SQL over a non-negative whole-hours expression ``h``."""
+    parts = []
+    for i, (start, width) in enumerate(HOUR_STEPS):
+        value = h
+        if width > 1:
+            first, step = str(start), str(width)
+            value = first + " + (" + h + " - " + first + ") / " + step + " * " + step
+        if i + 1 < len(HOUR_STEPS):
+            parts.append("WHEN " + h + " < " + str(HOUR_STEPS[i + 1][0]) + " THEN " + value)
+        else:
+            parts.append("ELSE " + value)
+    return "CASE " + " ".join(parts) + " END"
 
 
 def _grains(*grains: str) -> str:
@@ -132,12 +172,12 @@ def delta_statements(dialect: str, source: str) -> list[str]:
     hours = (
         "INSERT INTO report_hours (grain, period, province_code, intent, hours, n) "
         "SELECT g.grain, " + _period(dialect, "x.day", grains_dm) + ", " + _PROVINCE + ", "
-        "x.intent, x.hours, SUM(x.d) "
+        "x.intent, " + hour_bucket_sql("x.h") + ", SUM(x.d) "
         "FROM (SELECT "
         + day
         + " AS day, s.province_code, s.intent, "
         + hours_between(dialect, "s.submitted_at", "s.completed_at")
-        + " AS hours, s.d "
+        + " AS h, s.d "
         + counted
         + " AND s.status = 'completed' AND s.completed_at IS NOT NULL) AS x CROSS JOIN "
         + _grains(*grains_dm)
@@ -284,8 +324,14 @@ def day_statements(dialect: str) -> list[str]:
         + counted
         + " GROUP BY 2, 3, 4, 5",
         "INSERT INTO report_hours (grain, period, province_code, intent, hours, n) "
-        "SELECT 'd', " + day + ", province_code, intent, " + hours + ", COUNT(*) " + counted + " "
-        "AND status = 'completed' AND completed_at IS NOT NULL GROUP BY 2, 3, 4, 5",
+        "SELECT 'd', day, province_code, intent, " + hour_bucket_sql("h") + ", COUNT(*) "
+        "FROM (SELECT "
+        + day
+        + " AS day, province_code, intent, "
+        + hours
+        + " AS h "
+        + counted
+        + " AND status = 'completed' AND completed_at IS NOT NULL) AS c GROUP BY 2, 3, 4, 5",
     ]
 
 

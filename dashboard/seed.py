@@ -584,6 +584,8 @@ class _Writer:
             self.dbapi.autocommit = True
             cur.execute("VACUUM (ANALYZE) inquiry")
             cur.execute("VACUUM (ANALYZE) inquiry_event")
+            for table in rollup.TABLES:  # rebuilt: statistics for the planner
+                cur.execute("VACUUM (ANALYZE) " + table)
             self.dbapi.autocommit = False
         cur.close()
 
@@ -719,7 +721,8 @@ def seed(
                     key = (day, prov, city or "", intent)
                     tally.city[key] = tally.city.get(key, 0) + 1
                     if status == "completed":
-                        key = (day, prov, intent, (completed_at - submitted_at) // 3600)
+                        bucket = rollup.hour_bucket((completed_at - submitted_at) // 3600)
+                        key = (day, prov, intent, bucket)
                         tally.hours[key] = tally.hours.get(key, 0) + 1
                 company = companies[int(random_() * n_companies)]
                 if random_() < 0.5:
