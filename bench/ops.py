@@ -277,6 +277,14 @@ def search_ops(ctx: Context) -> list[Op]:
 # Detail
 
 
+DUPLICATE_FIELDS = ("company_name", "mobile", "email")
+# The rows themselves, as the detail panel lists them (not only their ids).
+DUPLICATE_LOOKUP = (
+    "SELECT * FROM (SELECT " + COLS + " FROM inquiry WHERE status <> 'draft' AND id <> :i "
+    "AND {column} = :{column} ORDER BY submitted_at DESC, id DESC LIMIT 20) AS by_{column}"
+)
+
+
 def detail_ops(ctx: Context) -> list[Op]:
     def project(_):
         def run(s):
@@ -293,16 +301,18 @@ def detail_ops(ctx: Context) -> list[Op]:
             {"i": ctx.sample_id},
         )
         trail = ctx.fetch(
-            "SELECT e.id, u.display_name, u.username FROM inquiry_event e "
+            "SELECT e.id, e.at, e.action, e.from_status, e.to_status, e.note, e.actor_id, "
+            "u.display_name, u.username FROM inquiry_event e "
             "LEFT JOIN user_account u ON u.id = e.actor_id WHERE e.inquiry_id = :i "
             "ORDER BY e.at, e.id",
             {"i": ctx.sample_id},
         )
         r = dict(zip(INQUIRY_COLUMNS, row[0], strict=True))
+        # one indexed lookup per field (newest 20 each), the union sorted and cut to 20
         dups = ctx.fetch(
-            "SELECT id FROM inquiry WHERE status <> 'draft' AND id <> :i AND "
-            "(company_name = :c OR mobile = :m OR email = :e) ORDER BY " + NEWEST + " LIMIT 20",
-            {"i": r["id"], "c": r["company_name"], "m": r["mobile"], "e": r["email"]},
+            " UNION ".join(DUPLICATE_LOOKUP.format(column=c) for c in DUPLICATE_FIELDS)
+            + " ORDER BY submitted_at DESC, id DESC LIMIT 20",
+            {c: r[c] for c in DUPLICATE_FIELDS} | {"i": r["id"]},
         )
         return r["id"], tuple(x[0] for x in trail), tuple(x[0] for x in dups)
 

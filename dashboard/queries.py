@@ -470,29 +470,40 @@ def facets(session: Session, flt: InquiryFilter, *, actor: User) -> dict[str, di
     return {"status": statuses, "intent": intents}
 
 
+DUPLICATE_FIELDS = ("company_name", "mobile", "email")
+
+
 def possible_duplicates(
     session: Session, *, actor: User, inquiry: Inquiry, limit: int = 20
 ) -> list[tuple[Inquiry, tuple[str, ...]]]:
     """Other inquiries the actor may see with the same company name, mobile or e-mail, newest
-    first, each with the fields that matched (``company_name``, ``mobile``, ``email``)."""
+    first, each with the fields that matched (``company_name``, ``mobile``, ``email``).
+
+    One lookup per field, each through that field's index and cut to ``limit`` newest rows, then
+    the union of the (at most 3 × ``limit``) ids sorted and cut again: the same answer as
+    ``a = ? OR b = ? OR c = ?``, which PostgreSQL plans as a backward walk of the date index
+    that filters every row until it has ``limit`` matches (57 ms at a million rows).
+    """
     conds = conditions(InquiryFilter(), actor=actor, dialect=_dialect(session))
-    rows = session.exec(
-        select(Inquiry)
-        .where(
-            *conds,
-            Inquiry.id != inquiry.id,
-            sa.or_(
-                Inquiry.company_name == inquiry.company_name,
-                Inquiry.mobile == inquiry.mobile,
-                Inquiry.email == inquiry.email,
-            ),
+    order = (sa.desc(Inquiry.submitted_at), sa.desc(Inquiry.id))
+    matched = sa.union(
+        *(
+            sa.select(
+                sa.select(Inquiry.id)
+                .where(*conds, Inquiry.id != inquiry.id, getattr(Inquiry, f) == getattr(inquiry, f))
+                .order_by(*order)
+                .limit(limit)
+                .subquery()
+            )
+            for f in DUPLICATE_FIELDS
         )
-        .order_by(sa.desc(Inquiry.submitted_at), sa.desc(Inquiry.id))
-        .limit(limit)
+    )
+    rows = session.exec(
+        select(Inquiry).where(Inquiry.id.in_(matched)).order_by(*order).limit(limit)
     ).all()
-    fields = ("company_name", "mobile", "email")
     return [
-        (row, tuple(f for f in fields if getattr(row, f) == getattr(inquiry, f))) for row in rows
+        (row, tuple(f for f in DUPLICATE_FIELDS if getattr(row, f) == getattr(inquiry, f)))
+        for row in rows
     ]
 
 
