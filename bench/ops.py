@@ -73,6 +73,8 @@ class Context:
             self.sample_id, self.sample_serial, company, self.sample_mobile = mid
             # A 3-character fragment from inside the company name, as a user would type it.
             self.fragment = company[1:4] if len(company) >= 4 else company[:3]
+            # ... and 3 characters from its legal form (有限公司): most of the table matches.
+            self.broad_fragment = company[-4:-1] if len(company) >= 4 else company[:3]
             # A province whose visible inquiries are closest to a tenth of the table: the
             # filter exported (~100,000 rows at a million).
             counts = c.execute(
@@ -161,6 +163,8 @@ class Context:
 
 def _list_floor(ctx: Context, where: str, params: dict, order: str) -> tuple:
     rows = ctx.fetch(f"SELECT {COLS} FROM inquiry WHERE {where} ORDER BY {order} LIMIT 50", params)
+    if len(rows) < 50:  # a first page that is not full is the whole answer: no count needed
+        return tuple(r[0] for r in rows), len(rows)
     total = ctx.scalar(f"SELECT COUNT(*) FROM inquiry WHERE {where}", params)
     return tuple(r[0] for r in rows), total
 
@@ -232,29 +236,58 @@ def search_ops(ctx: Context) -> list[Op]:
             lambda s: page_answer(queries.list_page(s, flt, actor=ctx.staff, page=1))
         )
 
-    def contains_floor(_):
-        if ctx.dialect == "sqlite":
-            match = (
-                "{serial company_name contact_name mobile landline email} : "
-                f'"{ctx.fragment}" NOT status : "draft"'
-            )
+    cap = queries.SEARCH_COUNT_CAP
+
+    def fts_floor(fragment: str) -> tuple:
+        """SQLite: the FTS5 trigram index. Count up to the cap; few matches are sorted by date,
+        many are paged from the newest matches by id (see queries._newest_search_page)."""
+        q = {
+            "q": "{serial company_name contact_name mobile landline email} : "
+            f'"{fragment}" NOT status : "draft"',
+        }
+        found = ctx.scalar(
+            "SELECT count(*) FROM (SELECT 1 FROM inquiry_fts WHERE inquiry_fts MATCH :q LIMIT :n)",
+            q | {"n": cap + 1},
+        )
+        if found <= queries.SPARSE_SEARCH_ROWS:
             rows = ctx.fetch(
                 "SELECT " + COLS + " FROM inquiry WHERE id IN (SELECT rowid FROM inquiry_fts "
                 "WHERE inquiry_fts MATCH :q) ORDER BY " + NEWEST + " LIMIT 50",
-                {"q": match},
+                q,
             )
-            total = ctx.scalar(
-                "SELECT COUNT(*) FROM inquiry_fts WHERE inquiry_fts MATCH :q", {"q": match}
-            )
-            return tuple(r[0] for r in rows), total
-        like = f"%{ctx.fragment}%"
-        return _list_floor(
-            ctx,
-            "status <> 'draft' AND (serial ILIKE :l OR company_name ILIKE :l "
-            "OR contact_name ILIKE :l OR mobile ILIKE :l OR landline ILIKE :l OR email ILIKE :l)",
-            {"l": like},
-            NEWEST,
+            return tuple(r[0] for r in rows), found
+        edge = ctx.scalar(
+            "SELECT min(submitted_at) FROM inquiry WHERE id IN (SELECT rowid FROM inquiry_fts "
+            "WHERE inquiry_fts MATCH :q ORDER BY rowid DESC LIMIT 50)",
+            q,
         )
+        lowest = ctx.scalar("SELECT min(id + 0) FROM inquiry WHERE submitted_at >= :e", {"e": edge})
+        rows = ctx.fetch(
+            "SELECT " + COLS + " FROM inquiry WHERE submitted_at >= :e AND id IN (SELECT rowid "
+            "FROM inquiry_fts WHERE inquiry_fts MATCH :q AND rowid >= :lo) "
+            "ORDER BY " + NEWEST + " LIMIT 50",
+            q | {"e": edge, "lo": lowest},
+        )
+        return tuple(r[0] for r in rows), min(found, cap)
+
+    def ilike_floor(fragment: str) -> tuple:
+        """PostgreSQL: the trigram GIN indexes behind ILIKE; the count stops at the cap."""
+        where = (
+            "status <> 'draft' AND (serial ILIKE :l OR company_name ILIKE :l "
+            "OR contact_name ILIKE :l OR mobile ILIKE :l OR landline ILIKE :l OR email ILIKE :l)"
+        )
+        p = {"l": f"%{fragment}%"}
+        rows = ctx.fetch(f"SELECT {COLS} FROM inquiry WHERE {where} ORDER BY {NEWEST} LIMIT 50", p)
+        if len(rows) < 50:
+            return tuple(r[0] for r in rows), len(rows)
+        found = ctx.scalar(
+            f"SELECT count(*) FROM (SELECT 1 FROM inquiry WHERE {where} LIMIT :n) AS m",
+            p | {"n": cap + 1},
+        )
+        return tuple(r[0] for r in rows), min(found, cap)
+
+    def contains_floor(fragment: str):
+        return lambda _: (fts_floor if ctx.dialect == "sqlite" else ilike_floor)(fragment)
 
     def mobile_floor(_):
         return _list_floor(
@@ -267,7 +300,21 @@ def search_ops(ctx: Context) -> list[Op]:
         )
 
     return [
-        Op("search_company_fragment", "search", project_for(ctx.fragment), contains_floor, 20),
+        Op(
+            "search_company_fragment",
+            "search",
+            project_for(ctx.fragment),
+            contains_floor(ctx.fragment),
+            20,
+        ),
+        Op(
+            "search_broad_fragment",
+            "search",
+            project_for(ctx.broad_fragment),
+            contains_floor(ctx.broad_fragment),
+            20,
+            note="3 characters that most company names contain: counted up to the cap",
+        ),
         Op("search_exact_mobile", "search", project_for(ctx.sample_mobile), mobile_floor, 50, 2.0),
         Op("search_exact_serial", "search", project_for(ctx.sample_serial), serial_floor, 50, 2.0),
     ]

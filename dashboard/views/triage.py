@@ -417,19 +417,20 @@ def bulk_panel(selected: dict[int, int]) -> None:
         st.rerun()
 
 
-def export_panel(flt: queries.InquiryFilter, sort: str, total: int) -> None:
+def export_panel(flt: queries.InquiryFilter, sort: str, result: queries.Page) -> None:
+    """Export every match (also past the cap of a broad search's count and pages)."""
     st.markdown("**导出**")
     c1, c2 = st.columns(2)
     kind = None
-    if c1.button("导出 CSV", key=K + "export_csv", disabled=total == 0):
+    if c1.button("导出 CSV", key=K + "export_csv", disabled=result.total == 0):
         kind = "csv"
-    if c2.button("导出 Excel", key=K + "export_xlsx", disabled=total == 0):
+    if c2.button("导出 Excel", key=K + "export_xlsx", disabled=result.total == 0):
         kind = "xlsx"
     if kind:
         out = io.BytesIO()
         writer = export.write_csv if kind == "csv" else export.write_xlsx
         with (
-            st.spinner(f"正在导出 {total:,} 条…"),
+            st.spinner(f"正在导出 {result.total_label} 条…"),
             common.db_errors(),
             db.session_scope(write=False) as session,
         ):
@@ -480,7 +481,7 @@ with common.db_errors(), db.session_scope(write=False) as session:
     result = queries.list_page(
         session, flt, actor=user, page=ss[K + "page"], page_size=ss[K + "size"], sort=ss[K + "sort"]
     )
-    counts = queries.facets(session, flt, actor=user)
+    counts = queries.facets(session, flt, actor=user, capped=result.capped)
     assignee_names = queries.user_labels(session, [r.assignee_id for r in result.rows])
     exact = queries.exact_search(flt.search) if flt.search else None
 ss[K + "page"] = result.page
@@ -498,13 +499,19 @@ if ss[K + "size"] != 50:
 if ss[K + "sort"] != "-submitted_at":
     params["sort"] = ss[K + "sort"]
 
-st.markdown(f"**共 {result.total:,} 条**")
-st.caption(
-    "申请状态："
-    + "　".join(f"{STATUS_LABELS[c]} {n:,}" for c, n in counts["status"].items())
-    + "　｜　询保内容："
-    + "　".join(f"{INTENT_LABELS[c]} {n:,}" for c, n in counts["intent"].items())
-)
+st.markdown(f"**共 {result.total_label} 条**")
+if counts is None:  # a search matching more than the cap: neither counted nor all pageable
+    st.caption(
+        f"匹配超过 {result.total:,} 条：只能翻阅最新的 {result.total:,} 条，也不按申请状态和"
+        "询保内容分别计数。输入更多字符或加上筛选条件可缩小范围。"
+    )
+else:
+    st.caption(
+        "申请状态："
+        + "　".join(f"{STATUS_LABELS[c]} {n:,}" for c, n in counts["status"].items())
+        + "　｜　询保内容："
+        + "　".join(f"{INTENT_LABELS[c]} {n:,}" for c, n in counts["intent"].items())
+    )
 
 open_id = ss.get(K + "open")
 if open_id:
@@ -553,7 +560,7 @@ with list_col:
             bulk_panel(submitted)
         else:
             st.info("所选的询保申请都已完成")
-    export_panel(flt, ss[K + "sort"], result.total)
+    export_panel(flt, ss[K + "sort"], result)
 
 if detail_col is not None:
     with detail_col:

@@ -129,3 +129,26 @@ def test_bulk_completion_asks_for_confirmation_with_the_count(app, users):
     assert not app.exception
     assert [s.value for s in app.success] == ["已将 2 条询保申请 标记为已完成"]
     assert _total(app) == "**共 1 条**"
+
+
+def test_a_search_matching_more_than_the_cap_says_so(app, users, monkeypatch):
+    from dashboard import queries
+
+    monkeypatch.setattr(queries, "SEARCH_COUNT_CAP", 3)
+    _submit(users, 5)
+    with db.session_scope() as s:
+        inquiries.submit(
+            s, actor=users["company"], form=valid_form(company_name="别的贸易有限公司")
+        )
+    login(app, "staff", PASSWORD)
+    assert _total(app) == "**共 6 条**"  # no search: counted exactly
+    app.sidebar.text_input(key="triage_search").input("测试公司").run()
+    assert not app.exception
+    assert _total(app) == "**共 3+ 条**"
+    assert len(app.dataframe[0].value) == 3  # only the newest 3 can be listed
+    caption = " ".join(c.value for c in app.caption)
+    assert "匹配超过 3 条" in caption and "申请状态：" not in caption
+    assert "第 1 / 1 页" in caption
+    app.sidebar.text_input(key="triage_search").input("别的贸易").run()
+    assert _total(app) == "**共 1 条**"
+    assert "已提交 1" in " ".join(c.value for c in app.caption)
