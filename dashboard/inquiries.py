@@ -408,7 +408,12 @@ def events(session: Session, *, actor: User, inquiry_id: int) -> list[tuple[Inqu
     Internal: staff and managers only (it holds staff notes and assignments).
     """
     accounts.require_role(actor, *STAFF_ROLES)
-    inquiry = get(session, actor=actor, inquiry_id=inquiry_id)
+    # The copy in the session when the page has just loaded it (``get``), so no second SELECT;
+    # visibility only ever widens for staff (a draft becomes submitted), so it cannot be stale
+    # in a way that shows too much.
+    inquiry = session.get(Inquiry, inquiry_id)
+    if inquiry is None or not _visible(actor, inquiry):
+        raise NotFound("找不到该询保申请")
     rows = session.exec(
         select(InquiryEvent, User)
         .join(User, User.id == InquiryEvent.actor_id, isouter=True)
