@@ -272,8 +272,9 @@ def search_ops(ctx: Context) -> list[Op]:
 
     def ilike_floor(fragment: str) -> tuple:
         """PostgreSQL: the trigram GIN indexes behind ILIKE; the count stops at the cap."""
-        where = (
-            "status <> 'draft' AND (serial ILIKE :l OR company_name ILIKE :l "
+        where = (  # drafts, the only rows without a submission time, sort first backwards
+            "status <> 'draft' AND submitted_at IS NOT NULL AND (serial ILIKE :l "
+            "OR company_name ILIKE :l "
             "OR contact_name ILIKE :l OR mobile ILIKE :l OR landline ILIKE :l OR email ILIKE :l)"
         )
         p = {"l": f"%{fragment}%"}
