@@ -662,17 +662,18 @@ def seed(
     writer = _Writer(engine)
     done = 0
 
-    def store(batch: list[tuple], chunk_first: int) -> None:
-        writer.insert_inquiries(batch)
-        writer.insert_events(chunk_first, chunk_first + len(batch) - 1, actor_id)
-        writer.run_suspended(chunk_first, chunk_first + len(batch) - 1)
+    def finish_chunk(chunk_first: int, count: int) -> None:
+        writer.insert_events(chunk_first, chunk_first + count - 1, actor_id)
+        writer.run_suspended(chunk_first, chunk_first + count - 1)
         writer.commit()
         if progress:
-            progress(len(batch))
+            progress(count)
 
-    # The database works in a second thread (the driver releases the GIL while SQLite or
-    # PostgreSQL works) while this one generates the next chunk; the data stays deterministic
-    # because only this thread draws random numbers.
+    # The rows of a chunk are inserted by this thread; the set-based rest of the chunk (audit
+    # events, search index, commit) runs in a second thread while this one generates the next
+    # chunk: the driver releases the GIL for each of those statements. The insert itself binds
+    # every row under the GIL, so beside the generator it ran 3x slower (1.6 s vs 0.5 s per
+    # 100,000 rows on SQLite). The data stays deterministic: only this thread draws numbers.
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="seed-writer")
     tally: _DayTally | None = None  # a bulk load counts the rollup's day rows itself
     pending: Future | None = None
@@ -765,7 +766,8 @@ def seed(
                 )
             if pending is not None:
                 pending.result()
-            pending = pool.submit(store, batch, chunk_first)
+            writer.insert_inquiries(batch)
+            pending = pool.submit(finish_chunk, chunk_first, len(batch))
             done += len(batch)
         if pending is not None:
             pending.result()
