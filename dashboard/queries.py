@@ -70,6 +70,10 @@ DENSE_SEARCH_ROWS = 5_000
 #: Above this many matches a SQLite contains-search page is found from the newest matches of
 #: the search index (``_newest_search_page``) instead of sorting every match by date.
 SPARSE_SEARCH_ROWS = 2_000
+#: ... and, when the count is exact, only for pages within the first 1/4 of the matches: it
+#: reads about (offset + limit) / (share of inquiries matching) index entries, so the last pages
+#: of 3,000–10,000 matches are cheaper sorted (10,000 matches, page 200: 200 ms vs 30 ms).
+NEWEST_PAGES_DEPTH = 4
 _SERIAL = re.compile(r"\d{18}")
 _PHONE_CHARS = re.compile(r"[\d\s+\-()（）转#]+")
 
@@ -566,7 +570,12 @@ def list_page(
     limit = min(page_size, max(0, total - offset)) if capped else page_size  # not past the cap
     rows = None
     term = _index_only(dialect, flt, actor)
-    if term is not None and total > SPARSE_SEARCH_ROWS and sort == "-submitted_at":
+    if (
+        term is not None
+        and total > SPARSE_SEARCH_ROWS
+        and sort == "-submitted_at"
+        and (capped or NEWEST_PAGES_DEPTH * (offset + limit) <= total)
+    ):
         rows = _newest_search_page(session, flt, term, actor=actor, offset=offset, limit=limit)
     elif dialect != "sqlite" and flt.search and (capped or total > DENSE_SEARCH_ROWS):
         rows = rows_at(offset, limit, conditions(flt, actor=actor, dialect=dialect, dense=True))

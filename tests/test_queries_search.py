@@ -121,6 +121,7 @@ def test_the_newest_matches_page_equals_sorting_every_match(users, many, monkeyp
     """SQLite pages a search with many matches from the newest ids of the search index; with the
     threshold at 0 every search goes that way, and every page must equal the full sort."""
     monkeypatch.setattr(queries, "SPARSE_SEARCH_ROWS", 0)
+    monkeypatch.setattr(queries, "NEWEST_PAGES_DEPTH", 0)  # to the last page
     staff = users["staff"]
     used = []
     original = queries._newest_search_page
