@@ -199,7 +199,8 @@ class Inquiry(SQLModel, table=True):
         sa.Index("ix_inquiry_mobile", "mobile"),
         sa.Index("ix_inquiry_landline", "landline"),
         sa.Index("ix_inquiry_email", "email"),
-        sa.Index("ix_inquiry_company", "company_name"),
+        # 0006/0007: possible duplicates by company, newest first (replaces company_name alone).
+        sa.Index("ix_inquiry_company_submitted", "company_name", "submitted_at", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
