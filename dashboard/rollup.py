@@ -21,17 +21,18 @@ its edges from ``d``: at most ~60 day rows per key, whatever the length of the p
 Exactness: triggers on ``inquiry`` apply every insert, update and delete to the three tables in
 the same transaction. SQLite: row triggers, each a handful of upserts. PostgreSQL: statement
 triggers with transition tables, so a bulk completion is one aggregated upsert per table, applied
-in key order (concurrent writers lock rollup rows in the same order and cannot deadlock on them).
+in key order (the app changes counted columns with one statement per transaction, so concurrent
+writers lock rollup rows in the same order and do not deadlock on them).
 Rows whose count drops to 0 stay (harmless to the sums). ``rebuild`` recomputes everything from
-``inquiry`` (the migration and the bulk seeder use it); tests/test_rollup.py checks the tables
-against an independent count after random writes.
+``inquiry`` (the migration, ``repair`` and ``python -m dashboard rebuild-rollup`` use it; the bulk
+seeder counts the day rows itself and runs ``derive_statements``); tests/test_rollup.py checks
+the tables against an independent count after random writes.
 """
 
 from __future__ import annotations
 
 from sqlalchemy.engine import Connection
 
-COUNTED = ("submitted", "completed")
 ALL = "*"  # province_code of the whole-country rows
 TABLES = ("report_count", "report_city", "report_hours")
 TRIGGERS = ("report_rollup_ai", "report_rollup_au", "report_rollup_ad")

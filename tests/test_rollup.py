@@ -217,6 +217,8 @@ def test_the_rollup_equals_a_fresh_count_after_random_writes(engine, users):
     assert_rollup_exact(engine)
     random_writes(engine, users, random.Random(42))
     assert_rollup_exact(engine)
+    seed.seed(engine, rows=2500, seed=9, end=END)  # a bulk load into a non-empty rollup: upserts
+    assert_rollup_exact(engine)
     with engine.begin() as conn:  # the rebuild gives the same tables
         rollup.rebuild(conn)
     assert_rollup_exact(engine)
