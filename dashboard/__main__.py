@@ -61,9 +61,7 @@ def cmd_rebuild_rollup(args: argparse.Namespace) -> int:
     engine = db.get_engine()
     db.migrate(engine)
     with engine.begin() as conn:
-        rollup.drop_triggers(conn)
-        rollup.create_triggers(conn)
-        rollup.rebuild(conn)
+        rollup.reset(conn)
         total = conn.execute(
             sa.text(
                 "SELECT COALESCE(SUM(n), 0) FROM report_count WHERE grain = 'm' AND "

@@ -36,9 +36,9 @@ from sqlalchemy.engine import Connection
 ALL = "*"  # province_code of the whole-country rows
 TABLES = ("report_count", "report_city", "report_hours")
 TRIGGERS = ("report_rollup_ai", "report_rollup_au", "report_rollup_ad")
-#: Columns whose change can move an inquiry between rollup rows.
+#: Columns whose change can move an inquiry between rollup rows: what the update trigger
+#: watches and what a delta source provides (plus ``d``, +1 or -1).
 WATCHED = ("status", "submitted_at", "completed_at", "intent", "province_code", "city_code")
-SOURCE_COLUMNS = WATCHED  # what a delta source must provide, plus ``d`` (+1 or -1)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -131,7 +131,7 @@ _COUNTED_SQL = "('submitted', 'completed')"
 
 def delta_statements(dialect: str, source: str) -> list[str]:
     """Upserts that add a delta to the three tables. ``source`` is a relation (a table name or a
-    parenthesised query) with ``SOURCE_COLUMNS`` and ``d``: +1 for a row that now counts, -1 for
+    parenthesised query) with the ``WATCHED`` columns and ``d``: +1 for a row that now counts, -1 for
     a row that no longer does (the old image of an update or a delete)."""
     day = day_of(dialect, "s.submitted_at")
     counted = (
@@ -197,12 +197,12 @@ def delta_statements(dialect: str, source: str) -> list[str]:
 
 
 def _image(prefix: str, d: int) -> str:
-    cols = ", ".join(prefix + "." + c + " AS " + c for c in SOURCE_COLUMNS)
+    cols = ", ".join(prefix + "." + c + " AS " + c for c in WATCHED)
     return "SELECT " + cols + ", " + str(d) + " AS d"
 
 
 def _rows(table: str, d: int) -> str:
-    return "SELECT " + ", ".join(SOURCE_COLUMNS) + ", " + str(d) + " AS d FROM " + table
+    return "SELECT " + ", ".join(WATCHED) + ", " + str(d) + " AS d FROM " + table
 
 
 def trigger_ddl(dialect: str) -> list[str]:
@@ -409,7 +409,12 @@ def repair(conn: Connection) -> bool:
     and this puts the rollup right at the next start."""
     if not missing_triggers(conn):
         return False
+    reset(conn)
+    return True
+
+
+def reset(conn: Connection) -> None:
+    """Recreate the triggers and recompute the tables (``python -m dashboard rebuild-rollup``)."""
     drop_triggers(conn)
     create_triggers(conn)
     rebuild(conn)
-    return True
