@@ -181,6 +181,18 @@ def test_staff_never_see_drafts_and_enterprise_only_their_own(users, data, form_
     assert "draft" not in counts["status"]
 
 
+def test_statements_built_once_never_carry_one_users_values_to_the_next(users, data):
+    """The pages reuse one statement per filter shape; the values are bound per call, and a
+    value left out is an error, never the previous caller's."""
+    for _ in range(2):  # alternate: a cached owner id would show one company the other's rows
+        assert data["draft"] in _ids(users, InquiryFilter(), who="company")
+        assert _ids(users, InquiryFilter(), who="company2") == []
+    shape = queries.where(InquiryFilter(), actor=users["company"]).shape
+    stmt = queries._statement("page", shape, "-submitted_at")
+    with db.session_scope(write=False) as s, pytest.raises(sa.exc.StatementError, match="owner_id"):
+        s.exec(stmt, params={"page_offset": 0, "page_limit": 10}).all()
+
+
 def test_other_roles_list_nothing(users, data):
     with db.session_scope(write=False) as s, pytest.raises(queries.NotAllowed):
         queries.list_page(s, InquiryFilter(), actor=users["admin"])
