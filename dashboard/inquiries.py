@@ -98,14 +98,60 @@ def _event(
     return event
 
 
+# Statements the pages run on every click, built once (building one costs more than running
+# it: see ``queries.Where``); each call binds its own values.
+_LOAD_FOR_UPDATE = (
+    select(Inquiry)
+    .where(Inquiry.id.in_(sa.bindparam("ids", expanding=True)))
+    .order_by(Inquiry.id)
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
+_GET = (
+    select(Inquiry)
+    .where(Inquiry.id == sa.bindparam("id"))
+    .execution_options(populate_existing=True)
+)
+_EVENTS = (
+    select(InquiryEvent, User)
+    .join(User, User.id == InquiryEvent.actor_id, isouter=True)
+    .where(InquiryEvent.inquiry_id == sa.bindparam("inquiry_id"))
+    .order_by(InquiryEvent.at, InquiryEvent.id)
+)
+_INQUIRY = Inquiry.__table__
+_TRAIL = InquiryEvent.__table__
+_COMPLETE = (
+    sa.update(_INQUIRY)
+    .where(
+        _INQUIRY.c.id.in_(sa.bindparam("ids", expanding=True)),
+        _INQUIRY.c.status == Status.submitted.value,
+    )
+    .values(
+        status=Status.completed.value,
+        completed_at=sa.bindparam("now", type_=_INQUIRY.c.completed_at.type),
+        updated_at=sa.bindparam("now", type_=_INQUIRY.c.updated_at.type),
+        version=_INQUIRY.c.version + 1,
+    )
+    .returning(_INQUIRY.c.id, _INQUIRY.c.version)
+)
+_COMPLETE_EVENTS = sa.insert(_TRAIL).from_select(
+    ["inquiry_id", "actor_id", "at", "action", "from_status", "to_status", "note"],
+    sa.select(
+        _INQUIRY.c.id,
+        sa.bindparam("actor_id", type_=_TRAIL.c.actor_id.type),
+        sa.bindparam("now", type_=_TRAIL.c.at.type),
+        sa.literal(Action.completed.value, _TRAIL.c.action.type),
+        sa.literal(Status.submitted.value, _TRAIL.c.from_status.type),
+        sa.literal(Status.completed.value, _TRAIL.c.to_status.type),
+        sa.bindparam("note", type_=_TRAIL.c.note.type),
+    )
+    .where(_INQUIRY.c.id.in_(sa.bindparam("ids", expanding=True)))
+    .order_by(_INQUIRY.c.id),
+)
+
+
 def _load_for_update(session: Session, inquiry_ids: Sequence[int]) -> dict[int, Inquiry]:
-    rows = session.exec(
-        select(Inquiry)
-        .where(Inquiry.id.in_(list(inquiry_ids)))
-        .order_by(Inquiry.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).all()
+    rows = session.exec(_LOAD_FOR_UPDATE, params={"ids": list(inquiry_ids)}).all()
     return {row.id: row for row in rows}
 
 
@@ -249,7 +295,7 @@ def submit(
 def get(session: Session, *, actor: User, inquiry_id: int) -> Inquiry:
     """One inquiry the actor may see; NotFound for anything else (existence is not revealed)."""
     accounts.require_role(actor, Role.enterprise.value, *STAFF_ROLES)
-    inquiry = session.get(Inquiry, inquiry_id, populate_existing=True)
+    inquiry = session.exec(_GET, params={"id": inquiry_id}).first()
     if inquiry is None or not _visible(actor, inquiry):
         raise NotFound("找不到该询保申请")
     return inquiry
@@ -352,42 +398,13 @@ def complete(
     now = utcnow()
     # One UPDATE for the whole selection (a statement-level trigger sees one statement per call)
     # and one INSERT … SELECT writing all the audit events (in id order), instead of a flush per
-    # inquiry; both statements compile once and are cached, whatever the number of rows. The
-    # rows are locked and checked above; the status guard in the WHERE is a second line of
-    # defence.
-    table = Inquiry.__table__
-    updated = session.execute(
-        sa.update(table)
-        .where(table.c.id.in_(ids), table.c.status == Status.submitted.value)
-        .values(
-            status=Status.completed.value,
-            completed_at=now,
-            updated_at=now,
-            version=table.c.version + 1,
-        )
-        .returning(table.c.id, table.c.version)
-    ).all()
-    versions = dict(updated)
+    # inquiry; both statements are built once, whatever the number of rows. The rows are locked
+    # and checked above; the status guard in the WHERE is a second line of defence.
+    versions = dict(session.execute(_COMPLETE, {"ids": ids, "now": now}).all())
     if len(versions) != len(ids):
         changed = [rows[i].serial for i in ids if i not in versions]
         raise Conflict(f"询保申请 {'、'.join(changed[:5])} 已被他人修改，请刷新后再操作")
-    trail = InquiryEvent.__table__
-    session.execute(
-        sa.insert(trail).from_select(
-            ["inquiry_id", "actor_id", "at", "action", "from_status", "to_status", "note"],
-            sa.select(
-                table.c.id,
-                sa.bindparam("actor_id", actor.id, type_=trail.c.actor_id.type),
-                sa.bindparam("at", now, type_=trail.c.at.type),
-                sa.bindparam("action", Action.completed.value, type_=trail.c.action.type),
-                sa.bindparam("from_status", Status.submitted.value, type_=trail.c.from_status.type),
-                sa.bindparam("to_status", Status.completed.value, type_=trail.c.to_status.type),
-                sa.bindparam("note", note, type_=trail.c.note.type),
-            )
-            .where(table.c.id.in_(ids))
-            .order_by(table.c.id),
-        )
-    )
+    session.execute(_COMPLETE_EVENTS, {"ids": ids, "now": now, "actor_id": actor.id, "note": note})
     # The loaded objects take the new state as if it had been loaded (no further SELECT; the
     # values are what the UPDATE wrote, the versions what it returned).
     for i in ids:
@@ -414,12 +431,7 @@ def events(session: Session, *, actor: User, inquiry_id: int) -> list[tuple[Inqu
     inquiry = session.get(Inquiry, inquiry_id)
     if inquiry is None or not _visible(actor, inquiry):
         raise NotFound("找不到该询保申请")
-    rows = session.exec(
-        select(InquiryEvent, User)
-        .join(User, User.id == InquiryEvent.actor_id, isouter=True)
-        .where(InquiryEvent.inquiry_id == inquiry.id)
-        .order_by(InquiryEvent.at, InquiryEvent.id)
-    ).all()
+    rows = session.exec(_EVENTS, params={"inquiry_id": inquiry.id}).all()
     return [(event, user.label if user else "") for event, user in rows]
 
 
