@@ -118,9 +118,19 @@ def test_seeder_runs_simple_insert_triggers_set_based_with_the_same_result(tmp_p
             rows = c.exec_driver_sql("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
             return sorted(rows)
 
+    def automerge():  # the bulk load merges FTS segments lazily, then puts the setting back
+        with engine.connect() as c:
+            return [
+                c.exec_driver_sql(f"SELECT v FROM {t}_config WHERE k = 'automerge'").scalar()
+                for t in ("t_fts", "inquiry_fts")
+            ]
+
+    with engine.begin() as c:
+        c.exec_driver_sql("INSERT INTO t_fts(t_fts, rank) VALUES ('automerge', 2)")
     before = triggers()
     assert "t_fts_ai" in {name for name, _ in before}
     seed.seed(engine, rows=1500, seed=5)
+    assert automerge() == [2, seed.FTS5_DEFAULT_AUTOMERGE]
     seed.seed(engine, rows=300, seed=6)  # not a bulk load any more: the trigger fires itself
     with engine.connect() as c:
         c.exec_driver_sql("INSERT INTO t_fts(t_fts) VALUES ('integrity-check')")
