@@ -400,10 +400,17 @@ def write_ops(ctx: Context) -> list[Op]:
     def floor(ids):
         return _complete_floor(ctx, ids)
 
+    # Completing is what triage ends in: the same targets as the triage views.
     return [
-        Op("complete_one", "write", project, floor, 50, arg=lambda _: ctx.submitted_ids(1)),
+        Op("complete_one", "write", project, floor, 50, 2.0, arg=lambda _: ctx.submitted_ids(1)),
         Op(
-            "bulk_complete_100", "write", project, floor, None, arg=lambda _: ctx.submitted_ids(100)
+            "bulk_complete_100",
+            "write",
+            project,
+            floor,
+            50,
+            2.0,
+            arg=lambda _: ctx.submitted_ids(100),
         ),
     ]
 
