@@ -21,7 +21,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--show", type=Path, help="only print the table of a saved --json file")
     p.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
     p.add_argument("--json", type=Path, dest="json_path", help="write the results here")
-    p.add_argument("--repeat", type=int, default=5, help="timed runs per op (after a warm-up)")
+    p.add_argument(
+        "--repeat",
+        type=int,
+        default=5,
+        help="at least this many timed runs per op (after a warm-up)",
+    )
+    p.add_argument(
+        "--min-seconds",
+        type=float,
+        default=0.25,
+        help="and more runs, project and floor in turn, until each side has run this long",
+    )
     p.add_argument(
         "--pg-url",
         default=database.DEFAULT_PG_URL,
@@ -39,8 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.show:
         print(table(json.loads(args.show.read_text())))
         return 0
-    if not args.rows or args.rows < 1 or args.repeat < 1:
-        raise SystemExit("--rows and --repeat must be positive")
+    if not args.rows or args.rows < 1 or args.repeat < 1 or args.min_seconds < 0:
+        raise SystemExit("--rows and --repeat must be positive, --min-seconds not negative")
     options = vars(args)
     del options["show"]
     results = run(Options(**options))

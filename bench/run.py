@@ -20,7 +20,8 @@ class Options:
     rows: int
     backend: str = "sqlite"
     json_path: Path | None = None
-    repeat: int = 5
+    repeat: int = 5  # at least this many timed runs per op…
+    min_seconds: float = 0.25  # …and until each side has run this long (at most 400 runs)
     pg_url: str = database.DEFAULT_PG_URL
     fresh: bool = False
     directory: Path | None = None
@@ -50,8 +51,14 @@ def _round(value: float | None, digits: int = 2) -> float | None:
 def time_op(opts: Options, op: ops.Op, log) -> dict:
     project_arg = (lambda: op.arg("project")) if op.arg else None
     floor_arg = (lambda: op.arg("floor")) if op.arg else None
-    project_ms, project_answer = timing.median_ms(op.project, repeat=opts.repeat, arg=project_arg)
-    floor_ms, floor_answer = timing.median_ms(op.floor, repeat=opts.repeat, arg=floor_arg)
+    project_ms, project_answer, floor_ms, floor_answer = timing.paired_median_ms(
+        op.project,
+        op.floor,
+        repeat=opts.repeat,
+        project_arg=project_arg,
+        floor_arg=floor_arg,
+        min_seconds=opts.min_seconds,
+    )
     matches = op.compare(project_answer, floor_answer)
     ratio = project_ms / floor_ms if floor_ms > 0 else None
     meets = (op.target_ms is None or project_ms <= op.target_ms) and (

@@ -1,4 +1,5 @@
-"""Measuring: medians of several runs after a warm-up, and peak memory while something runs."""
+"""Measuring: medians of runs after a warm-up, project and floor in turn, and peak memory while
+something runs."""
 
 from __future__ import annotations
 
@@ -14,28 +15,47 @@ import psutil
 MB = 1024 * 1024
 
 
-def median_ms(
-    fn: Callable[[Any], Any],
+def paired_median_ms(
+    project: Callable[[Any], Any],
+    floor: Callable[[Any], Any],
     *,
     repeat: int,
     warmup: int = 1,
-    arg: Callable[[], Any] | None = None,
-) -> tuple[float, Any]:
-    """Run ``fn(arg())`` ``warmup`` times untimed, then ``repeat`` times timed.
+    project_arg: Callable[[], Any] | None = None,
+    floor_arg: Callable[[], Any] | None = None,
+    min_seconds: float = 0.25,
+    max_runs: int = 400,
+) -> tuple[float, Any, float, Any]:
+    """Time ``project`` and ``floor`` side by side: each warmed up ``warmup`` times, then run
+    in turn (project, floor, project, …) at least ``repeat`` times each and until each has run
+    for ``min_seconds`` (at most ``max_runs`` times), so that a sub-millisecond operation gets
+    hundreds of samples and a pause of the machine hits both sides alike.
 
-    ``arg`` (untimed) prepares each run's input, e.g. fresh inquiries for a write. Returns the
-    median in milliseconds and the answer of the last run.
+    A ``*_arg`` (untimed) prepares each run's input, e.g. fresh inquiries for a write. Returns
+    the median milliseconds and last answer of the project, then of the floor.
     """
-    answer = None
-    for _ in range(warmup):
-        answer = fn(arg() if arg else None)
-    times = []
-    for _ in range(repeat):
-        value = arg() if arg else None
-        started = time.perf_counter()
-        answer = fn(value)
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times), answer
+    sides = [(project, project_arg), (floor, floor_arg)]
+    answers: list[Any] = [None, None]
+    times: list[list[float]] = [[], []]
+    for i, (fn, arg) in enumerate(sides):
+        for _ in range(warmup):
+            answers[i] = fn(arg() if arg else None)
+    while True:
+        for i, (fn, arg) in enumerate(sides):
+            value = arg() if arg else None
+            started = time.perf_counter()
+            answers[i] = fn(value)
+            times[i].append((time.perf_counter() - started) * 1000)
+        runs = len(times[0])
+        spent = min(sum(t) for t in times) / 1000
+        if runs >= max_runs or (runs >= repeat and spent >= min_seconds):
+            break
+    return (
+        statistics.median(times[0]),
+        answers[0],
+        statistics.median(times[1]),
+        answers[1],
+    )
 
 
 class PeakRSS:

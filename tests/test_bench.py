@@ -24,6 +24,7 @@ def _run(tmp_path, backend: str, **extra) -> list[dict]:
         backend=backend,
         json_path=out,
         repeat=2,
+        min_seconds=0,
         directory=tmp_path,
         quiet=True,
         **extra,
@@ -146,3 +147,27 @@ def test_seeder_runs_simple_insert_triggers_set_based_with_the_same_result(tmp_p
     assert via_fts == via_like and len(via_fts) >= 1
     assert triggers() == before
     engine.dispose()
+
+
+def test_project_and_floor_are_timed_in_turn_until_each_has_run_long_enough():
+    from bench import timing
+
+    calls: list[str] = []
+
+    def side(name):
+        def run(value):
+            calls.append(name)
+            return (name, value)
+
+        return run
+
+    made = iter(range(1000))
+    p_ms, p_answer, f_ms, f_answer = timing.paired_median_ms(
+        side("p"), side("f"), repeat=3, min_seconds=0, floor_arg=lambda: next(made)
+    )
+    assert calls == ["p", "f"] + ["p", "f"] * 3  # one warm-up each, then alternating
+    assert p_answer == ("p", None) and f_answer == ("f", 3)  # each floor run got a fresh arg
+    assert p_ms >= 0 and f_ms >= 0
+    calls.clear()
+    timing.paired_median_ms(side("p"), side("f"), repeat=1, min_seconds=3600, max_runs=7)
+    assert calls.count("p") == calls.count("f") == 1 + 7  # capped: never waits an hour
