@@ -2,7 +2,8 @@
 
 Both stream ``queries.export_rows`` — a server-side cursor read in chunks — into a binary file
 object, so memory stays flat however many rows match. Headers are the Chinese column names;
-codes become their labels, regions their names, times Asia/Shanghai. Every text cell that a
+codes become their labels and times Asia/Shanghai minutes in the query itself (rendering them in
+Python per cell was half of a 100,000-row export), regions their names here. Every text cell that a
 spreadsheet would read as a formula (it starts with = + - @, a tab or a carriage return) is
 prefixed with an apostrophe.
 """
@@ -12,15 +13,14 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable, Iterator
-from datetime import datetime
+from collections.abc import Iterator
 from typing import BinaryIO
 
+import sqlalchemy as sa
 import xlsxwriter
 from sqlmodel import Session
 
 from dashboard import queries, regions
-from dashboard.inquiries import SHANGHAI
 from models import INTENT_LABELS, STATUS_LABELS, User
 
 BOM = "\ufeff"
@@ -43,41 +43,61 @@ def safe_filename(stem: str, extension: str) -> str:
     return f"{cleaned[:80]}.{extension}"
 
 
-def _when(value: datetime | None) -> str:
-    # isoformat is C-fast; strftime per cell was a tenth of a 100,000-row export
-    return value.astimezone(SHANGHAI).isoformat(" ", "minutes")[:16] if value else ""
+def _local_minutes(column: sa.ColumnElement, dialect: str) -> sa.ColumnElement:
+    """A UTC time column as Asia/Shanghai ``YYYY-MM-DD HH:MM`` text, '' for none. SQLite stores
+    naive UTC text; Shanghai has been UTC+8 all year since 1991."""
+    if dialect == "sqlite":
+        text = sa.func.strftime("%Y-%m-%d %H:%M", column, "+8 hours")
+    else:
+        text = sa.func.to_char(sa.func.timezone("Asia/Shanghai", column), "YYYY-MM-DD HH24:MI")
+    return sa.func.coalesce(text, "")
 
 
-def _text(value) -> str:
-    return "" if value is None else neutralise(str(value))
+def _neutralised(column: sa.ColumnElement) -> sa.ColumnElement:
+    """``neutralise`` in SQL, '' for none."""
+    text = sa.func.coalesce(column, "")
+    first = sa.func.substr(text, 1, 1)
+    return sa.case((first.in_(FORMULA_STARTS), sa.literal("'") + text), else_=text)
 
 
-def _converters() -> list:
-    region_names: dict[str | None, str] = {}
-
-    def region(code: str | None) -> str:
-        name = region_names.get(code)
-        if name is None:
-            name = region_names[code] = regions.name(code) if code else ""
-        return name
-
-    by_key = {
-        "province_code": region,
-        "city_code": region,
-        "district_code": region,
-        "intent": lambda v: INTENT_LABELS.get(v, v or ""),
-        "status": lambda v: STATUS_LABELS.get(v, v or ""),
-        "submitted_at": _when,
-        "completed_at": _when,
-    }
-    return [by_key.get(key, _text) for _, key in queries.EXPORT_COLUMNS]
+def _labelled(column: sa.ColumnElement, labels: dict[str, str]) -> sa.ColumnElement:
+    return sa.case(labels, value=column, else_=sa.func.coalesce(column, ""))
 
 
-def display_rows(raw: Iterable[tuple]) -> Iterator[list[str]]:
-    """Raw export tuples → the strings a user reads, user text neutralised."""
-    converters = _converters()
-    for row in raw:
-        yield [convert(value) for convert, value in zip(converters, row, strict=True)]
+REGION_KEYS = ("province_code", "city_code", "district_code")
+
+
+def _rendered(key: str, column: sa.ColumnElement, dialect: str) -> sa.ColumnElement:
+    """Each export column as the text a user reads, computed by the database (a tenth of the
+    Python it replaces, per row); region codes stay codes, named from the code table here."""
+    if key in ("submitted_at", "completed_at"):
+        return _local_minutes(column, dialect)
+    if key == "intent":
+        return _labelled(column, INTENT_LABELS)
+    if key == "status":
+        return _labelled(column, STATUS_LABELS)
+    if key in REGION_KEYS:
+        return column
+    return _neutralised(column)
+
+
+def display_rows(
+    session: Session, flt: queries.InquiryFilter, *, actor: User, sort: str
+) -> Iterator[list[str]]:
+    """The matching inquiries as the strings a user reads (labels, region names, Shanghai
+    times), user text neutralised."""
+    keys = [key for _, key in queries.EXPORT_COLUMNS]
+    regions_at = [i for i, key in enumerate(keys) if key in REGION_KEYS]
+    names: dict[str | None, str] = {None: ""}
+    for raw in queries.export_rows(session, flt, actor=actor, sort=sort, render=_rendered):
+        row = list(raw)
+        for i in regions_at:
+            code = row[i]
+            name = names.get(code)
+            if name is None:
+                name = names[code] = regions.name(code) if code else ""
+            row[i] = name
+        yield row
 
 
 def write_csv(
@@ -95,7 +115,7 @@ def write_csv(
     buffer.write(BOM)
     writer.writerow(HEADERS)
     n = 0
-    for row in display_rows(queries.export_rows(session, flt, actor=actor, sort=sort)):
+    for row in display_rows(session, flt, actor=actor, sort=sort):
         writer.writerow(row)
         n += 1
         if n % chunk_rows == 0:
@@ -129,9 +149,7 @@ def write_xlsx(
     sheet.set_column(0, 0, 22)
     sheet.set_column(1, 1, 30)
     n = 0
-    for n, row in enumerate(
-        display_rows(queries.export_rows(session, flt, actor=actor, sort=sort)), start=1
-    ):
+    for n, row in enumerate(display_rows(session, flt, actor=actor, sort=sort), start=1):
         for col, text in enumerate(row):
             sheet.write_string(n, col, text)
     workbook.close()

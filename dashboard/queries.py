@@ -21,7 +21,7 @@ parsing never raises and never widens what the actor may see (visibility is not 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
@@ -815,14 +815,22 @@ def export_rows(
     actor: User,
     sort: str = "-submitted_at",
     chunk_size: int = 2000,
+    render: Callable[[str, sa.ColumnElement, str], sa.ColumnElement] | None = None,
 ) -> Iterator[tuple]:
     """Every matching row as a tuple of raw values in ``EXPORT_COLUMNS`` order (codes, UTC
     datetimes), streamed from a server-side cursor in chunks of ``chunk_size``: memory stays
-    flat however many rows match."""
-    conds = conditions(flt, actor=actor, dialect=_dialect(session))
+    flat however many rows match. ``render(key, column, dialect)``, when given, replaces each
+    column by an expression of it (the exports turn codes and times into text in SQL)."""
+    dialect = _dialect(session)
+    conds = conditions(flt, actor=actor, dialect=dialect)
     assignee = aliased(User)
     label = sa.func.coalesce(assignee.display_name, assignee.username)
     columns = [label if key == "assignee" else getattr(Inquiry, key) for _, key in EXPORT_COLUMNS]
+    if render is not None:
+        columns = [
+            render(key, column, dialect)
+            for (_, key), column in zip(EXPORT_COLUMNS, columns, strict=True)
+        ]
     stmt = (
         sa.select(*columns)
         .select_from(Inquiry)

@@ -91,6 +91,40 @@ def test_neutralise(value, expected):
     assert export.neutralise(value) == expected
 
 
+NEUTRALISE_CASES = ["=1+1", "+86", "-5", "@x", "\rx", "\tx", "公司=1", "'quoted", "x"]
+
+
+def test_the_database_neutralises_cells_exactly_like_neutralise(users, submitted):
+    """The export renders text in SQL; it must agree with the Python rule on every backend."""
+    ids = submitted[10 : 10 + len(NEUTRALISE_CASES)]
+    with db.session_scope() as s:
+        for inquiry_id, value in zip(ids, NEUTRALISE_CASES, strict=True):
+            s.execute(sa.update(Inquiry).where(Inquiry.id == inquiry_id).values(contact_name=value))
+    rows = list(csv.reader(io.StringIO(_csv(users)[0].decode("utf-8-sig"))))
+    contact = {r[0]: r[6] for r in rows[1:]}
+    with db.session_scope(write=False) as s:
+        serials = dict(s.execute(sa.select(Inquiry.id, Inquiry.serial)).all())
+    for inquiry_id, value in zip(ids, NEUTRALISE_CASES, strict=True):
+        assert contact[serials[inquiry_id]] == export.neutralise(value)
+
+
+def test_times_are_shanghai_minutes_and_codes_are_labels(users, submitted):
+    with db.session_scope() as s:
+        inquiries.complete(s, actor=users["staff"], inquiry_ids=[submitted[5]])
+    with db.session_scope(write=False) as s:
+        done = s.get(Inquiry, submitted[5])
+        waiting = s.get(Inquiry, submitted[6])
+    rows = {r[0]: r for r in csv.reader(io.StringIO(_csv(users)[0].decode("utf-8-sig")))}
+
+    def local(t):
+        return t.astimezone(inquiries.SHANGHAI).strftime("%Y-%m-%d %H:%M")
+
+    assert rows[done.serial][12] == "已完成"
+    assert rows[done.serial][14:] == [local(done.submitted_at), local(done.completed_at)]
+    assert rows[waiting.serial][14:] == [local(waiting.submitted_at), ""]
+    assert rows[waiting.serial][11] == ""  # no other needs: empty, not "None"
+
+
 def test_export_follows_the_filter(users, submitted):
     data, n = _csv(users, InquiryFilter(search="导出测试公司00"))
     assert n == 9  # 001..009 (000 was renamed)
