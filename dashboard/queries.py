@@ -12,7 +12,8 @@ any other term of 3+ characters is a contains-match answered by the trigram inde
 Counting: a staff or manager contains-search is counted up to ``SEARCH_COUNT_CAP`` and shown as
 "10,000+" beyond it (an exact count of a common fragment reads every match); filters, serials,
 phone numbers and an enterprise user's own list are counted exactly. A first page that is not
-full is the whole answer, so its length is the total and no count runs at all.
+full is the whole answer, so its length is the total and no count runs at all. On PostgreSQL a
+staff contains-search collects its matches once, for the capped count and the page together.
 
 The filter state round-trips through URL query parameters (``to_params`` / ``from_params``);
 parsing never raises and never widens what the actor may see (visibility is not a parameter).
@@ -28,6 +29,7 @@ from functools import lru_cache
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql import util as sql_util
 from sqlmodel import Session, select
 
 from dashboard import regions
@@ -565,6 +567,44 @@ def _statement(kind: str, shape: tuple, sort: str = "") -> sa.Select:
             .where(*conds)
             .group_by(Inquiry.status, Inquiry.intent)
         )
+    if kind == "matches_page":  # + count_limit, count_cap, page_offset, page_limit
+        # One row per id of the page, each with the capped count; one row (total, NULL) when the
+        # page is empty. More than count_cap matches: the page is empty, and PostgreSQL skips
+        # sorting the matches (LIMIT 0 never reads its input).
+        keys = sorted({c.key for c in _sort_columns(sort)} | {"id"})
+        matched = (
+            sa.select(*(Inquiry.__table__.c[k] for k in keys))
+            .where(*conds)
+            .limit(sa.bindparam("count_limit"))
+            .cte("matched")
+            .prefix_with("MATERIALIZED")
+        )
+        total = sa.select(sa.func.count()).select_from(matched).scalar_subquery()
+        length = (
+            sa.select(
+                sa.case(
+                    (sa.func.count() <= sa.bindparam("count_cap"), sa.bindparam("page_limit")),
+                    else_=0,
+                )
+            )
+            .select_from(matched)
+            .scalar_subquery()
+        )
+        adapt = sql_util.ClauseAdapter(matched).traverse
+        paged = (
+            sa.select(matched.c.id)
+            .order_by(*(adapt(e) for e in SORTS[sort]))
+            .offset(sa.bindparam("page_offset"))
+            .limit(length)
+            .subquery("paged")
+        )
+        one = sa.select(sa.literal(1).label("one")).subquery("one")
+        return (
+            sa.select(total.label("total"), paged.c.id).select_from(one).outerjoin(paged, sa.true())
+        )
+    if kind == "by_ids":  # + ids
+        ids = sa.bindparam("ids", expanding=True)
+        return select(Inquiry).where(Inquiry.id.in_(ids)).order_by(*SORTS[sort])
     if kind == "duplicates":  # + dup_id, dup_<field> for each DUPLICATE_FIELDS, dup_limit
         order = (sa.desc(Inquiry.submitted_at), sa.desc(Inquiry.id))
         limit = sa.bindparam("dup_limit")
@@ -586,6 +626,11 @@ def _statement(kind: str, shape: tuple, sort: str = "") -> sa.Select:
         )
         return select(Inquiry).where(Inquiry.id.in_(matched)).order_by(*order).limit(limit)
     raise ValueError(f"unknown statement {kind!r}")
+
+
+def _sort_columns(sort: str) -> list[sa.Column]:
+    """The columns a sort orders by (each entry of SORTS is a column, ascending or descending)."""
+    return [e.element for e in SORTS[sort]]
 
 
 def _dialect(session: Session) -> str:
@@ -692,13 +737,20 @@ def list_page(
         return list(session.exec(stmt, params=params).all())
 
     page = max(1, page)
+    counted = None  # the capped count, when the one-scan page below found it
+    if dialect != "sqlite" and cap is not None:
+        found, counted = _one_scan_page(session, flt, actor, dialect, sort, cap, page, page_size)
+        if found is not None:
+            return found
     if cap is None and page == 1:
         rows = rows_at(0, page_size)
         if len(rows) < page_size:
             return Page(rows=rows, total=len(rows), page=1, page_size=page_size)
         total = _count(session, flt, actor=actor, dialect=dialect)
         return Page(rows=rows, total=total, page=1, page_size=page_size)
-    total = _count(session, flt, actor=actor, dialect=dialect, cap=cap)
+    if counted is None:
+        counted = _count(session, flt, actor=actor, dialect=dialect, cap=cap)
+    total = counted
     capped = cap is not None and total > cap
     total = min(total, cap) if cap is not None else total
     page = min(page, max(1, -(-total // page_size)))
@@ -718,6 +770,41 @@ def list_page(
     if rows is None:
         rows = rows_at(offset, limit)
     return Page(rows=rows, total=total, page=page, page_size=page_size, capped=capped)
+
+
+def _one_scan_page(
+    session: Session,
+    flt: InquiryFilter,
+    actor: User,
+    dialect: str,
+    sort: str,
+    cap: int,
+    page: int,
+    page_size: int,
+) -> tuple[Page | None, int | None]:
+    """PostgreSQL, a contains-search of staff: the capped count and the page from one scan of
+    the trigram indexes. The matches (up to ``cap + 1``, only the sort columns) are collected
+    once, counted, sorted and paged; the page's rows are then read by id. Two scans (a capped
+    count, then the page) took 31 ms at a million rows for a fragment matching 1,200 inquiries.
+
+    Returns the page, or None and what is known of the capped count when the answer needs the
+    general path: more than ``cap`` matches (the collected ones are not the newest, so the page
+    walks the date index) or a page past the last one (count unknown: no row carried it).
+    """
+    w = where(flt, actor=actor, dialect=dialect, dense=True)
+    params = w.params | {
+        "count_limit": cap + 1,
+        "count_cap": cap,
+        "page_offset": (page - 1) * page_size,
+        "page_limit": page_size,
+    }
+    found = session.execute(_statement("matches_page", w.shape, sort), params).all()
+    total = found[0][0]
+    ids = [i for _, i in found if i is not None]
+    if total > cap or (not ids and page > 1):
+        return None, total
+    rows = session.exec(_statement("by_ids", (), sort), params={"ids": ids}).all() if ids else []
+    return Page(rows=list(rows), total=total, page=page, page_size=page_size), total
 
 
 def facets(

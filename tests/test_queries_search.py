@@ -185,3 +185,38 @@ def test_the_page_view_after_completing_keeps_totals_right(users, many):
     second = _page(flt, staff, page_size=20, page=2)
     assert first.total == second.total == n == 45
     assert [r.id for r in first.rows + second.rows] == everything[:40]
+
+
+@pytest.mark.parametrize("sort", sorted(queries.SORTS))
+@pytest.mark.parametrize("term", ["鞋业有", "有限公司", "王娟"])
+def test_postgresql_counts_and_pages_a_search_from_one_scan(
+    engine, users, many, monkeypatch, backend, sort, term
+):
+    """PostgreSQL collects a staff search's matches once for both the capped count and the page
+    (no separate count); every page, in every sort, equals sorting all the matches, and a search
+    with more matches than the cap still pages the newest."""
+    monkeypatch.setattr(queries, "SEARCH_COUNT_CAP", 25)
+    staff = users["staff"]
+    flt = InquiryFilter(search=term)
+    with db.session_scope(write=False) as s:
+        conds = queries.conditions(flt, actor=staff, dialect=backend)
+        everything = list(
+            s.exec(select(Inquiry.id).where(*conds).order_by(*queries.SORTS[sort])).all()
+        )
+    n = len(everything)
+    reachable = everything[:25]
+    for page in (1, 2, 9):
+        pages: list[queries.Page] = []
+        seen = _statements(
+            engine,
+            lambda p=pages, k=page: p.append(_page(flt, staff, page=k, page_size=20, sort=sort)),
+        )
+        got = pages[0]
+        assert got.total == min(n, 25) and got.capped == (n > 25)
+        last = -(-min(n, 25) // 20)
+        assert got.page == min(page, last)
+        start = (got.page - 1) * 20
+        assert [r.id for r in got.rows] == reachable[start : start + 20]
+        counts = [q for q in seen if "count(" in q and "matched" not in q]
+        if backend == "postgres" and n <= 25 and page <= last:
+            assert counts == [], seen  # one scan: no separate count
