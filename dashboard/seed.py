@@ -267,7 +267,15 @@ class _TimeText:
     """
 
     def __init__(self, dialect: str) -> None:
-        self.suffix = ".000000" if dialect == "sqlite" else "+00"
+        suffix = ".000000" if dialect == "sqlite" else "+00"
+        # Every second of a day as text, made once: a lookup and a concatenation per value
+        # instead of formatting three numbers (a million rows have four times in each).
+        self.clock = [
+            f" {h:02d}:{m:02d}:{s:02d}{suffix}"
+            for h in range(24)
+            for m in range(60)
+            for s in range(60)
+        ]
         self.days: dict[int, str] = {}
 
     def __call__(self, t: int | None) -> str | None:
@@ -277,8 +285,7 @@ class _TimeText:
         prefix = self.days.get(day)
         if prefix is None:
             prefix = self.days[day] = (date(1970, 1, 1) + timedelta(days=day)).isoformat()
-        hh, rest = divmod(secs, 3600)
-        return f"{prefix} {hh:02d}:{rest // 60:02d}:{rest % 60:02d}{self.suffix}"
+        return prefix + self.clock[secs]
 
 
 _TRIGGER = re.compile(
@@ -786,6 +793,9 @@ def seed(
                     if n_handlers and status != "draft" and random_() < 0.7
                     else None
                 )
+                created_text = text(created_at)
+                submitted_text = text(submitted_at)
+                completed_text = text(completed_at)
                 append(
                     (
                         first_id + i + 1,
@@ -806,10 +816,10 @@ def seed(
                         status,
                         owner,
                         assignee,
-                        text(created_at),
-                        text(submitted_at),
-                        text(completed_at),
-                        text(completed_at or submitted_at or created_at),
+                        created_text,
+                        submitted_text,
+                        completed_text,
+                        completed_text or submitted_text or created_text,  # updated_at
                         1 + (status != "draft") + (status == "completed"),
                     )
                 )
