@@ -787,9 +787,10 @@ def _one_scan_page(
     once, counted, sorted and paged; the page's rows are then read by id. Two scans (a capped
     count, then the page) took 31 ms at a million rows for a fragment matching 1,200 inquiries.
 
-    Returns the page, or None and what is known of the capped count when the answer needs the
-    general path: more than ``cap`` matches (the collected ones are not the newest, so the page
-    walks the date index) or a page past the last one (count unknown: no row carried it).
+    Returns the page and the capped count; the page is None when the answer needs the general
+    path, which then skips its own count: more than ``cap`` matches (the collected ones are not
+    the newest, so the page walks the date index) or a page past the last one (the general path
+    shows the last page instead).
     """
     w = where(flt, actor=actor, dialect=dialect, dense=True)
     params = w.params | {
