@@ -220,3 +220,41 @@ def test_postgresql_counts_and_pages_a_search_from_one_scan(
         counts = [q for q in seen if "count(" in q and "matched" not in q]
         if backend == "postgres" and n <= 25 and page <= last:
             assert counts == [], seen  # one scan: no separate count
+
+
+@pytest.mark.parametrize("term", ["王娟", "鞋", "ex"])
+def test_a_search_too_short_for_the_index_reads_the_table_once(engine, users, many, term):
+    """1–2 characters have no trigram: the page collects the matching ids in one scan, and
+    the page rows and facet counts come from those ids. The same answers as without it."""
+    staff = users["staff"]
+    flt = InquiryFilter(search=term)
+    with db.session_scope(write=False) as s:
+        everything, n = _reference(s, flt, staff)
+        expected_facets = queries.facets(s, flt, actor=staff)
+    got: list = []
+
+    def triage_page():  # what the triage view runs
+        with db.session_scope(write=False) as s:
+            page = queries.list_page(s, flt, actor=staff, page_size=20, page=2)
+            counts = queries.facets(s, flt, actor=staff, capped=page.capped, matched=page.matched)
+            got.append((page, counts))
+
+    seen = _statements(engine, triage_page)
+    page, counts = got[0]
+    assert page.total == n and sorted(page.matched) == sorted(everything)
+    assert page.page == min(2, max(1, -(-n // 20)))  # page 2, or the last one
+    assert [r.id for r in page.rows] == everything[(page.page - 1) * 20 : page.page * 20]
+    assert counts == expected_facets and sum(counts["status"].values()) == n
+    scans = [q for q in seen if "like" in q and "inquiry.id in (" not in q]
+    assert len(scans) == 1, seen
+
+
+def test_matched_ids_never_widen_what_the_facets_count(users, many):
+    """``matched`` is a hint from the same filter's page: ids that do not match (a draft, a
+    different company) are not counted."""
+    staff = users["staff"]
+    flt = InquiryFilter(search="王娟")
+    with db.session_scope(write=False) as s:
+        drafts = s.exec(select(Inquiry.id).where(Inquiry.status == "draft")).all()
+        counts = queries.facets(s, flt, actor=staff, matched=[*many, *drafts])
+        assert counts == queries.facets(s, flt, actor=staff)

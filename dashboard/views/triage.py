@@ -481,7 +481,7 @@ with common.db_errors(), db.session_scope(write=False) as session:
     result = queries.list_page(
         session, flt, actor=user, page=ss[K + "page"], page_size=ss[K + "size"], sort=ss[K + "sort"]
     )
-    counts = queries.facets(session, flt, actor=user, capped=result.capped)
+    counts = queries.facets(session, flt, actor=user, capped=result.capped, matched=result.matched)
     assignee_names = queries.user_labels(session, [r.assignee_id for r in result.rows])
     exact = queries.exact_search(flt.search) if flt.search else None
 ss[K + "page"] = result.page
