@@ -7,7 +7,8 @@ Search (``InquiryFilter.search``) covers 询保流水号, 公司名称, 联系�
 联系邮箱. A complete serial, mobile or fixed-line number is an exact match ("jump straight to it");
 any other term of 3+ characters is a contains-match answered by the trigram index of migration
 0002_search (SQLite FTS5 ``inquiry_fts``, PostgreSQL ``pg_trgm``); 1–2 character terms use a plain
-``LIKE`` over the columns, which is correct but not indexed.
+``LIKE`` over the columns, which is correct but not indexed: a staff page reads the table once for
+them, collecting the matching ids for its rows, its count and its facets (``Page.matched``).
 
 Counting: a staff or manager contains-search is counted up to ``SEARCH_COUNT_CAP`` and shown as
 "10,000+" beyond it (an exact count of a common fragment reads every match); filters, serials,
