@@ -830,7 +830,7 @@ def _one_scan_page(
     ids = [i for _, i in found if i is not None]
     if total > cap or (not ids and page > 1):
         return None, total
-    rows = _page_of_ids(session, Where((), {}), sort, ids, 0, len(ids))
+    rows = _page_of_ids(session, w, sort, ids, 0, len(ids))
     return Page(rows=rows, total=total, page=page, page_size=page_size), total
 
 
