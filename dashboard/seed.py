@@ -8,14 +8,19 @@ pools with one seeded ``random.Random``, and rows go in with bulk ``executemany`
 from __future__ import annotations
 
 import bisect
+import contextlib
 import itertools
 import math
+import os
 import random
 import re
+import sqlite3
+import tempfile
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
 import sqlalchemy as sa
@@ -322,6 +327,151 @@ def _set_based(trigger_ddl: str) -> list[str] | None:
     return out or None
 
 
+_TARGET = re.compile(r"INSERT\s+INTO\s+(?P<name>[\w$]+)\s*\(", re.I)
+
+
+def _target(statement: str) -> str | None:
+    """The table a set-based ``INSERT INTO name (…) SELECT …`` writes to (unquoted names only)."""
+    match = _TARGET.match(statement)
+    return match["name"] if match else None
+
+
+def _empty_fts5(cur: Any, table: str) -> bool:
+    """Whether ``table`` is an FTS5 table (of the main database) whose index holds nothing."""
+    cur.execute(
+        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ? AND sql LIKE "
+        "'%USING fts5%'",
+        (table,),
+    )
+    if cur.fetchone() is None:
+        return False
+    cur.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN (?, ?)",
+        (table + "_idx", table + "_docsize"),
+    )
+    for (shadow,) in cur.fetchall():
+        cur.execute("SELECT 1 FROM " + _quoted(shadow) + " LIMIT 1")
+        if cur.fetchone() is not None:
+            return False
+    return True
+
+
+def _database_file(cur: Any) -> str | None:
+    """The file of the main database, or None for an in-memory one."""
+    cur.execute("PRAGMA database_list")
+    for _, name, path in cur.fetchall():
+        if name == "main":
+            return path or None
+    return None
+
+
+class _SideIndex:
+    """SQLite: the full-text indexes of a first bulk load, built on a second connection in a
+    temporary database beside the real one, then copied in whole.
+
+    One SQLite database has one writer at a time, so indexing a million rows into FTS5 (about a
+    quarter of the load) would otherwise wait for, and hold up, the inserts, the audit events
+    and the index rebuilds. Here it runs at the same time on the machine's other core: each
+    chunk is indexed once it is committed, reading the rows from the real database (attached;
+    in WAL mode a reader does not block the writer). At the end the index's shadow tables
+    (``_data``, ``_idx``, ``_docsize``; ``_content`` for a table holding its own copy) replace
+    the real table's, which were empty; ``_config`` stays the real table's own. The index is
+    the one the statements would have made on the real connection: the same statements over
+    the same rows in the same chunks.
+    """
+
+    SOURCE = "seed_source"
+
+    def __init__(self, database: str, cur: Any, statements: dict[str, list[str]]) -> None:
+        self.statements = statements
+        directory = os.path.dirname(os.path.abspath(database))
+        handle, self.path = tempfile.mkstemp(prefix=".seed-fts-", suffix=".db", dir=directory)
+        os.close(handle)
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="seed-fts")
+        self.pending: list[Future] = []
+        self.first_id: int | None = None  # of the first chunk handed over
+        self.conn: sqlite3.Connection | None = None
+        try:
+            self.conn = sqlite3.connect(
+                self.path, isolation_level=None, check_same_thread=False, timeout=15
+            )
+            self.conn.execute("PRAGMA journal_mode=OFF")  # a scratch file: nothing to recover
+            self.conn.execute("PRAGMA synchronous=OFF")
+            self.conn.execute("PRAGMA cache_size=-200000")
+            self.conn.execute("PRAGMA temp_store=MEMORY")
+            self.conn.execute("ATTACH DATABASE ? AS " + self.SOURCE, (database,))
+            for table in statements:
+                cur.execute("SELECT sql FROM sqlite_master WHERE name = ?", (table,))
+                self.conn.execute(cur.fetchone()[0])
+                self.conn.execute(_automerge_sql(table), (16,))
+        except BaseException:
+            self.close()
+            raise
+
+    def submit(self, first_id: int, last_id: int) -> None:
+        """Index the rows ``first_id..last_id`` (committed already) in the background."""
+        if self.first_id is None:
+            self.first_id = first_id
+        self.pending.append(self.pool.submit(self._index, first_id, last_id))
+
+    def _index(self, first_id: int, last_id: int) -> None:
+        self.conn.execute("BEGIN")
+        for statements in self.statements.values():
+            for sql in statements:
+                self.conn.execute(sql, (first_id, last_id))
+        self.conn.execute("COMMIT")
+
+    def wait(self) -> None:
+        for future in self.pending:
+            future.result()
+        self.pending = []
+
+    def copy_into(self, conn: sqlite3.Connection) -> None:
+        """Replace the (empty) indexes of the real database by the ones built here."""
+        self.wait()
+        self.conn.execute("DETACH DATABASE " + self.SOURCE)
+        conn.execute("ATTACH DATABASE ? AS seed_fts", (self.path,))
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for table in self.statements:
+                shadows = conn.execute(
+                    "SELECT name FROM seed_fts.sqlite_master WHERE type = 'table' AND name IN "
+                    "(?, ?, ?, ?)",
+                    tuple(table + suffix for suffix in ("_data", "_idx", "_docsize", "_content")),
+                ).fetchall()
+                for (shadow,) in shadows:
+                    name = _quoted(shadow)
+                    conn.execute("DELETE FROM main." + name)
+                    conn.execute("INSERT INTO main." + name + " SELECT * FROM seed_fts." + name)
+            conn.execute("COMMIT")
+        finally:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            conn.execute("DETACH DATABASE seed_fts")
+
+    def redo_on(self, conn: sqlite3.Connection) -> None:
+        """After an error: index the rows this load committed on the real connection instead
+        (the real indexes were empty, so they then hold exactly the rows that are there)."""
+        if self.first_id is None:
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        for statements in self.statements.values():
+            for sql in statements:
+                conn.execute(sql, (self.first_id, 2**62))
+        conn.execute("COMMIT")
+
+    def close(self) -> None:
+        """Stop and remove the scratch database (after ``copy_into``, or instead of it)."""
+        for future in self.pending:
+            future.cancel()
+        self.pool.shutdown()
+        if self.conn is not None:
+            self.conn.close()
+        for suffix in ("", "-journal", "-wal", "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(self.path + suffix)
+
+
 class _DayTally:
     """The rollup's day rows of the inquiries being loaded, counted as they are generated from
     the same epoch seconds the rows are written with (whole seconds, Shanghai = UTC+8)."""
@@ -334,19 +484,22 @@ class _DayTally:
     def tables(self) -> dict[str, list[tuple]]:
         days: dict[int, str] = {}
 
-        def rows(counter: dict[tuple, int]) -> list[tuple]:
+        def rows(table: str, counter: dict[tuple, int]) -> list[tuple]:
             out = []
             for (day, *rest), n in counter.items():
                 iso = days.get(day)
                 if iso is None:
                     iso = days[day] = (date(1970, 1, 1) + timedelta(days=day)).isoformat()
                 out.append((iso, *rest, n))
+            # In the order of the table's primary key (grain is 'd' for all of them).
+            columns = rollup.DAY_COLUMNS[table]
+            out.sort(key=itemgetter(*(columns.index(c) for c in rollup.KEY_COLUMNS[table][1:])))
             return out
 
         return {
-            "report_count": rows(self.count),
-            "report_city": rows(self.city),
-            "report_hours": rows(self.hours),
+            "report_count": rows("report_count", self.count),
+            "report_city": rows("report_city", self.city),
+            "report_hours": rows("report_hours", self.hours),
         }
 
 
@@ -381,9 +534,11 @@ class _Writer:
             self.dbapi.commit()
         cur.close()
         self.dropped: list[tuple[str, str]] = []  # (drop, create) statements
-        self.suspended: list[tuple[str, list[str]]] = []  # (trigger DDL, set-based statements)
+        self.suspended: list[str] = []  # DDL of the triggers dropped for the load
+        self.per_chunk: list[str] = []  # their statements, run set-based after each chunk
         self.rollup_suspended = False
         self.automerge: dict[str, int] = {}  # FTS5 table → its automerge setting before the load
+        self.side: _SideIndex | None = None  # empty full-text indexes built beside the load
 
     def relax_fts_merging(self) -> None:
         """SQLite: let the full-text indexes merge their segments 16 at a time instead of 4
@@ -416,35 +571,70 @@ class _Writer:
         (new.…)`` bodies, e.g. keeping a full-text index in step) by the same statements run once
         per chunk as ``INSERT … SELECT … FROM inquiry AS new``. A trigger fired row by row into
         an FTS5 trigram index costs ~35 µs a row, the set-based insert ~7 µs. Triggers of any
-        other shape stay and fire as usual, so the result is the same either way."""
+        other shape stay and fire as usual, so the result is the same either way. Statements
+        into an FTS5 table that is still empty run beside the load instead (``_SideIndex``)."""
         if self.dialect != "sqlite":
             return
         cur = self.dbapi.cursor()
         cur.execute(
             "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'inquiry'"
         )
+        side: dict[str, list[str]] = {}  # empty FTS5 table → its statements
         for name, ddl in cur.fetchall():
             statements = _set_based(ddl or "")
-            if statements:
-                cur.execute("DROP TRIGGER " + _quoted(name))
-                self.suspended.append((ddl, statements))
+            if not statements:
+                continue
+            cur.execute("DROP TRIGGER " + _quoted(name))
+            self.suspended.append(ddl)
+            for sql in statements:
+                target = _target(sql)
+                if target is not None and _empty_fts5(cur, target):
+                    side.setdefault(target, []).append(sql)
+                else:
+                    self.per_chunk.append(sql)
+        path = _database_file(cur)
+        if side and path:
+            try:
+                self.side = _SideIndex(path, cur, side)
+            except (OSError, sqlite3.Error):  # e.g. no room for a scratch file: index here
+                side_statements = [sql for statements in side.values() for sql in statements]
+                self.per_chunk += side_statements
+        elif side:
+            self.per_chunk += [sql for statements in side.values() for sql in statements]
         cur.close()
 
     def run_suspended(self, first_id: int, last_id: int) -> None:
-        if not self.suspended:
+        if not self.per_chunk:
             return
         cur = self.dbapi.cursor()
-        for _, statements in self.suspended:
-            for sql in statements:
-                cur.execute(sql, (first_id, last_id))
+        for sql in self.per_chunk:
+            cur.execute(sql, (first_id, last_id))
         cur.close()
 
     def restore_triggers(self) -> None:
         cur = self.dbapi.cursor()
-        for ddl, _ in self.suspended:
+        for ddl in self.suspended:
             cur.execute(ddl)
         cur.close()
         self.suspended = []
+        self.per_chunk = []
+
+    def copy_side(self) -> None:
+        """Put the full-text indexes built beside the load into the database."""
+        if self.side is None:
+            return
+        self.side.copy_into(self.dbapi)  # on an error, ``abandon_side`` indexes the rows here
+        self.side.close()
+        self.side = None
+
+    def abandon_side(self) -> None:
+        """After an error: drop the indexes built beside the load and index the rows that were
+        committed on this connection instead."""
+        if self.side is None:
+            return
+        side, self.side = self.side, None
+        side.close()
+        side.redo_on(self.dbapi)
 
     def suspend_rollup(self) -> None:
         """Drop the report-rollup triggers for a bulk load (row by row on SQLite they would cost
@@ -458,10 +648,10 @@ class _Writer:
         cur.close()
         self.rollup_suspended = True
 
-    def restore_rollup(self, tally: _DayTally | None = None) -> None:
-        """Rebuild the rollup and recreate its triggers: from ``tally`` (the day rows of the rows
-        just loaded, counted while generating them) plus the derivation of the coarser rows, or
-        without one (after an error) entirely from ``inquiry``."""
+    def restore_rollup(self, day_rows: dict[str, list[tuple]] | None = None) -> None:
+        """Rebuild the rollup and recreate its triggers: from ``day_rows`` (``_DayTally.tables``:
+        the day rows of the rows just loaded, counted while generating them) plus the derivation
+        of the coarser rows, or without them (after an error) entirely from ``inquiry``."""
         if not self.rollup_suspended:
             return
         cur = self.dbapi.cursor()
@@ -470,11 +660,11 @@ class _Writer:
         # IF EXISTS drops first: a start of the app during the load may have repaired them.
         for statement in rollup.drop_trigger_ddl(self.dialect):
             cur.execute(statement)
-        if tally is None:
+        if day_rows is None:
             for statement in rollup.rebuild_statements(self.dialect):
                 cur.execute(statement)
         else:
-            for table, rows in tally.tables().items():
+            for table, rows in day_rows.items():
                 self._upsert_day_rows(cur, table, rows)
             for statement in rollup.derive_statements(self.dialect):
                 cur.execute(statement)
@@ -721,14 +911,17 @@ def seed(
         writer.insert_events(chunk_first, chunk_first + count - 1, actor_id)
         writer.run_suspended(chunk_first, chunk_first + count - 1)
         writer.commit()
+        if writer.side is not None:  # indexed beside, now that the rows are committed
+            writer.side.submit(chunk_first, chunk_first + count - 1)
         if progress:
             progress(count)
 
     # The rows of a chunk are inserted by this thread; the set-based rest of the chunk (audit
-    # events, search index, commit) runs in a second thread while this one generates the next
-    # chunk: the driver releases the GIL for each of those statements. The insert itself binds
-    # every row under the GIL, so beside the generator it ran 3x slower (1.6 s vs 0.5 s per
-    # 100,000 rows on SQLite). The data stays deterministic: only this thread draws numbers.
+    # events, the search index unless it is built beside, commit) runs in a second thread while
+    # this one generates the next chunk: the driver releases the GIL for each of those
+    # statements. The insert itself binds every row under the GIL, so beside the generator it
+    # ran 3x slower (1.6 s vs 0.5 s per 100,000 rows on SQLite). The data stays deterministic:
+    # only this thread draws numbers.
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="seed-writer")
     tally: _DayTally | None = None  # a bulk load counts the rollup's day rows itself
     pending: Future | None = None
@@ -831,10 +1024,14 @@ def seed(
         if pending is not None:
             pending.result()
             pending = None
+        # The rollup's day rows are made (in Python) and the full-text indexes finished (beside,
+        # see _SideIndex) on the other core while this connection rebuilds the indexes.
+        day_rows = pool.submit(tally.tables) if tally is not None else None
         writer.restore_indexes()
+        writer.restore_rollup(day_rows.result() if day_rows is not None else None)
+        writer.copy_side()
         writer.restore_triggers()
         writer.restore_fts_merging()
-        writer.restore_rollup(tally)
         writer.finish()
     finally:
         if pending is not None:
@@ -843,6 +1040,7 @@ def seed(
         try:
             writer.rollback()
             writer.restore_indexes()
+            writer.abandon_side()
             writer.restore_triggers()
             writer.restore_fts_merging()
             writer.restore_rollup()  # the chunks committed before the error count too

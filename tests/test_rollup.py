@@ -224,6 +224,15 @@ def test_the_rollup_equals_a_fresh_count_after_random_writes(engine, users):
     assert_rollup_exact(engine)
 
 
+def test_the_key_columns_are_the_tables_primary_keys(engine):
+    """The bulk seeder writes the day rows in KEY_COLUMNS order, to append to the key's B-tree."""
+    inspector = sa.inspect(engine)
+    for table in rollup.TABLES:
+        key = inspector.get_pk_constraint(table)["constrained_columns"]
+        assert tuple(key) == rollup.KEY_COLUMNS[table]
+        assert set(key) == {"grain", *rollup.DAY_COLUMNS[table]}
+
+
 def test_a_rollback_leaves_the_rollup_untouched(engine, users):
     seed.seed(engine, rows=200, end=END)
     before = stored_rollup(engine)
