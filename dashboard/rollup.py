@@ -19,7 +19,9 @@ A period of days is answered as whole months (or weeks) from the coarse grain pl
 its edges from ``d``: at most ~60 day rows per key, whatever the length of the period.
 
 Exactness: triggers on ``inquiry`` apply every insert, update and delete to the three tables in
-the same transaction. SQLite: row triggers, each a handful of upserts. PostgreSQL: statement
+the same transaction. SQLite: row triggers, each a handful of upserts; completing an inquiry
+(submitted → completed, nothing else the rollup counts by changing) has a trigger of its own,
+two upserts of literal rows, and the general update trigger leaves it alone. PostgreSQL: statement
 triggers with transition tables, so a bulk completion is one aggregated upsert per table, applied
 in key order (the app changes counted columns with one statement per transaction, so concurrent
 writers lock rollup rows in the same order and do not deadlock on them).
@@ -36,6 +38,9 @@ from sqlalchemy.engine import Connection
 ALL = "*"  # province_code of the whole-country rows
 TABLES = ("report_count", "report_city", "report_hours")
 TRIGGERS = ("report_rollup_ai", "report_rollup_au", "report_rollup_ad")
+#: SQLite only: completing an inquiry (submitted → completed, nothing else it is counted by
+#: changes), the one update triage makes hundreds of times a day, with flat upserts.
+COMPLETE_TRIGGER = "report_rollup_au_complete"
 #: Columns whose change can move an inquiry between rollup rows: what the update trigger
 #: watches and what a delta source provides (plus ``d``, +1 or -1).
 WATCHED = ("status", "submitted_at", "completed_at", "intent", "province_code", "city_code")
@@ -205,24 +210,76 @@ def _rows(table: str, d: int) -> str:
     return "SELECT " + ", ".join(WATCHED) + ", " + str(d) + " AS d FROM " + table
 
 
+def trigger_names(dialect: str) -> tuple[str, ...]:
+    """The rollup's triggers on ``inquiry`` in a database of ``dialect``."""
+    return TRIGGERS + ((COMPLETE_TRIGGER,) if dialect == "sqlite" else ())
+
+
+#: SQLite: an update that only completes a submitted inquiry. Its count rows move from 已提交
+#: to 已完成 and it enters the completion-time histogram; its 按地区 rows stay as they are.
+_COMPLETING = (
+    "COALESCE(old.status = 'submitted' AND new.status = 'completed' "
+    "AND new.submitted_at IS NOT NULL AND new.completed_at IS NOT NULL "
+    "AND new.submitted_at IS old.submitted_at AND new.intent IS old.intent "
+    "AND new.province_code IS old.province_code AND new.city_code IS old.city_code, 0)"
+)
+
+
+def _completion_statements() -> list[str]:
+    """The body of COMPLETE_TRIGGER: what ``delta_statements`` adds for such an update, written
+    out row by row (-1 已提交 and +1 已完成 at each grain, for the province and the whole
+    country; +1 in the completion-time histogram), as two upserts of literal rows instead of
+    three grouped queries over the row's old and new images. At a million rows the UPDATE of
+    100 completions took 18 ms with the general trigger and takes 13 ms with this one (5.9 ms
+    without any rollup trigger); tests/test_rollup.py checks both against a fresh count."""
+    day = day_of("sqlite", "new.submitted_at")
+    periods = {"d": day, "w": week_of("sqlite", day), "m": month_of("sqlite", day)}
+    provinces = ("new.province_code", "'" + ALL + "'")
+    count_rows = [
+        "('" + g + "', " + periods[g] + ", " + p + ", new.intent, '" + status + "', " + d + ")"
+        for status, d in (("submitted", "-1"), ("completed", "1"))
+        for g in ("d", "w", "m")
+        for p in provinces
+    ]
+    bucket = hour_bucket_sql(hours_between("sqlite", "new.submitted_at", "new.completed_at"))
+    hours_rows = [
+        "('" + g + "', " + periods[g] + ", " + p + ", new.intent, " + bucket + ", 1)"
+        for g in ("d", "m")
+        for p in provinces
+    ]
+    return [
+        "INSERT INTO report_count (grain, period, province_code, intent, status, n) VALUES "
+        + ", ".join(count_rows)
+        + " ON CONFLICT (grain, period, province_code, intent, status) "
+        "DO UPDATE SET n = report_count.n + excluded.n",
+        "INSERT INTO report_hours (grain, period, province_code, intent, hours, n) VALUES "
+        + ", ".join(hours_rows)
+        + " ON CONFLICT (grain, period, province_code, intent, hours) "
+        "DO UPDATE SET n = report_hours.n + excluded.n",
+    ]
+
+
 def trigger_ddl(dialect: str) -> list[str]:
     """CREATE statements of the triggers (and on PostgreSQL their functions)."""
     if dialect == "sqlite":
         when_new = "new.status IN " + _COUNTED_SQL
         when_old = "old.status IN " + _COUNTED_SQL
+        update = "AFTER UPDATE OF " + ", ".join(WATCHED)
         specs = [
             ("report_rollup_ai", "AFTER INSERT", when_new, "(" + _image("new", 1) + ")"),
             (
                 "report_rollup_au",
-                "AFTER UPDATE OF " + ", ".join(WATCHED),
-                when_old + " OR " + when_new,
+                update,
+                "(" + when_old + " OR " + when_new + ") AND NOT " + _COMPLETING,
                 "(" + _image("old", -1) + " UNION ALL " + _image("new", 1) + ")",
             ),
             ("report_rollup_ad", "AFTER DELETE", when_old, "(" + _image("old", -1) + ")"),
+            (COMPLETE_TRIGGER, update, _COMPLETING, None),
         ]
         out = []
         for name, event, when, source in specs:
-            body = ";\n  ".join(delta_statements(dialect, source))
+            statements = delta_statements(dialect, source) if source else _completion_statements()
+            body = ";\n  ".join(statements)
             out.append(
                 "CREATE TRIGGER "
                 + name
@@ -271,7 +328,7 @@ def trigger_ddl(dialect: str) -> list[str]:
 
 def drop_trigger_ddl(dialect: str) -> list[str]:
     if dialect == "sqlite":
-        return ["DROP TRIGGER IF EXISTS " + name for name in TRIGGERS]
+        return ["DROP TRIGGER IF EXISTS " + name for name in trigger_names(dialect)]
     out = []
     for name in TRIGGERS:
         out.append("DROP TRIGGER IF EXISTS " + name + " ON inquiry")
@@ -289,7 +346,7 @@ def missing_triggers(conn: Connection) -> list[str]:
             "AND NOT tgisinternal AND tgenabled <> 'D'"
         )
     present = set(conn.exec_driver_sql(sql).scalars())
-    return [t for t in TRIGGERS if t not in present]
+    return [t for t in trigger_names(conn.dialect.name) if t not in present]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -84,7 +84,7 @@ def expected_rollup(rows: list[dict]) -> dict[str, Counter]:
         for grain in "dm":
             key = (grain, bucket_of(day, grain), r["province"], r["city"] or "", r["intent"])
             city[key] += 1
-            if r["status"] == "completed":
+            if r["status"] == "completed" and r["completed_at"] is not None:
                 h = hour_bucket(whole_hours(r["submitted_at"], r["completed_at"]))
                 for prov in (r["province"], "*"):
                     hours[(grain, bucket_of(day, grain), prov, r["intent"], h)] += 1
@@ -233,6 +233,62 @@ def test_the_key_columns_are_the_tables_primary_keys(engine):
         assert set(key) == {"grain", *rollup.DAY_COLUMNS[table]}
 
 
+@pytest.mark.parametrize("backend", ["sqlite"])  # PostgreSQL has statement triggers instead
+def test_sqlite_completions_take_the_flat_trigger_and_every_other_update_the_general_one(
+    engine, users
+):
+    seed.seed(engine, rows=400, end=END)
+    done_at = "2026-11-21 02:03:04.000000"
+    with engine.begin() as c:  # reopened (the general trigger): plenty of inquiries to complete
+        c.exec_driver_sql(
+            "UPDATE inquiry SET status = 'submitted', completed_at = NULL WHERE id IN "
+            "(SELECT id FROM inquiry WHERE status = 'completed' ORDER BY id LIMIT 60)"
+        )
+    assert_rollup_exact(engine)
+
+    def waiting(k: int) -> list[int]:
+        with engine.connect() as c:
+            ids = list(
+                c.exec_driver_sql(
+                    "SELECT id FROM inquiry WHERE status = 'submitted' ORDER BY id LIMIT ?", (k,)
+                ).scalars()
+            )
+        assert len(ids) == k
+        return ids
+
+    def update(assignments: str, ids: list[int]) -> None:
+        marks = ", ".join("?" * len(ids))
+        with engine.begin() as c:
+            c.exec_driver_sql(
+                f"UPDATE inquiry SET {assignments} WHERE id IN ({marks})", (done_at, *ids)
+            )
+
+    # Only the flat trigger counts a plain completion: without the general one it is still exact.
+    with engine.begin() as c:
+        c.exec_driver_sql("DROP TRIGGER report_rollup_au")
+    with db.session_scope(engine) as s:
+        inquiries.complete(s, actor=users["staff"], inquiry_ids=waiting(7))
+    assert_rollup_exact(engine)
+    with engine.begin() as c:
+        rollup.reset(c)
+    # A completion that changes anything else the rollup counts by is the general trigger's.
+    complete = "status = 'completed', completed_at = ?"
+    for extra in (
+        ", intent = 'other'",
+        ", province_code = '810000', city_code = NULL",
+        ", city_code = NULL",
+        ", submitted_at = datetime(submitted_at, '-3 days')",
+    ):
+        update(complete + extra, waiting(3))
+        assert_rollup_exact(engine)
+    update("status = 'completed', completed_at = NULL, updated_at = ?", waiting(2))  # no time
+    assert_rollup_exact(engine)
+    update("status = 'draft', submitted_at = NULL, updated_at = ?", waiting(2))
+    assert_rollup_exact(engine)
+    update(complete, waiting(5))
+    assert_rollup_exact(engine)
+
+
 def test_a_rollback_leaves_the_rollup_untouched(engine, users):
     seed.seed(engine, rows=200, end=END)
     before = stored_rollup(engine)
@@ -251,7 +307,7 @@ def test_missing_triggers_are_put_back_and_the_rollup_rebuilt_on_start(engine, u
         waiting = s.exec(select(Inquiry.id).where(Inquiry.status == "submitted")).all()
         inquiries.complete(s, actor=users["staff"], inquiry_ids=list(waiting)[:10])
     with engine.connect() as conn:
-        assert rollup.missing_triggers(conn) == list(rollup.TRIGGERS)
+        assert rollup.missing_triggers(conn) == list(rollup.trigger_names(conn.dialect.name))
     db.migrate(engine)
     with engine.connect() as conn:
         assert rollup.missing_triggers(conn) == []
