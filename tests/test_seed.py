@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+import sqlalchemy as sa
 
 from dashboard import db, seed
 
@@ -150,3 +151,41 @@ def test_no_room_for_a_scratch_file_indexes_on_the_database_itself(tmp_path, mon
     assert len(_dump(engine)["inquiry_fts_docsize"]) == 900
     _search_agrees_with_like(engine)
     engine.dispose()
+
+
+def _schema(engine) -> dict[str, list]:
+    inspector = sa.inspect(engine)
+    out = {}
+    for table in ("inquiry", "inquiry_event"):
+        out[table + " indexes"] = sorted(
+            (i["name"], tuple(i["column_names"]), bool(i["unique"]))
+            for i in inspector.get_indexes(table)
+        )
+        out[table + " foreign keys"] = sorted(
+            (tuple(f["constrained_columns"]), f["referred_table"])
+            for f in inspector.get_foreign_keys(table)
+        )
+    return out
+
+
+def test_a_bulk_load_puts_back_every_index_and_foreign_key(engine):
+    """Both backends; on PostgreSQL the indexes are rebuilt in two sessions at once."""
+    before = _schema(engine)
+    assert len(before["inquiry indexes"]) >= 10 and before["inquiry_event foreign keys"]
+    seed.seed(engine, rows=1200, seed=16, end=END)
+    assert _schema(engine) == before
+
+
+def test_rebuilding_the_indexes_again_after_an_error_makes_only_the_missing_ones(engine):
+    before = _schema(engine)
+    writer = seed._Writer(engine)
+    try:
+        writer.drop_indexes()
+        dropped = list(writer.dropped)
+        assert len(dropped) >= 10
+        with engine.begin() as c:  # one was made before the error that interrupted the rebuild
+            c.exec_driver_sql(next(create for _, create in dropped if "email" in create))
+        writer.restore_indexes()
+    finally:
+        writer.close()
+    assert _schema(engine) == before
