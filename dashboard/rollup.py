@@ -364,8 +364,8 @@ DAY_COLUMNS = {
 
 
 #: The primary key of each table (migration 0003_report_rollup): rows written in this order go
-#: in at the end of the key's B-tree instead of all over it (the bulk seeder's day rows: 3.9 s
-#: → 2 s at a million inquiries).
+#: in at the end of the key's B-tree instead of all over it (the bulk seeder's 1.1 M day rows at a
+#: million inquiries: 2.8 s in the order they are counted, 2.0 s in key order).
 KEY_COLUMNS = {
     "report_count": ("grain", "period", "province_code", "intent", "status"),
     "report_city": ("grain", "province_code", "period", "city_code", "intent"),
