@@ -23,6 +23,14 @@ from dashboard.settings import ROOT, get_settings
 
 MIGRATIONS = ROOT / "data" / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 15_000
+#: SQLite copies the WAL into the database file in the commit that takes it past this many pages
+#: (4 KB each; SQLite's default is 1,000). A page of 100 completions writes about 1,200 at a
+#: million inquiries (the rows, the status indexes, the search index, the rollup), so with the
+#: default every other such commit also ran a checkpoint, ~12 ms with its sync. At 10,000 the
+#: pages written again and again (the rollup's, the status indexes' hot leaves) are copied once
+#: per ~15 pages of completions: 40 bulk completions took 893–1,298 ms in all instead of
+#: 1,207–1,486 ms, median 16–24 ms instead of 32–37 ms. The WAL then grows to ~40 MB at most.
+WAL_AUTOCHECKPOINT_PAGES = 10_000
 
 _lock = threading.Lock()
 _engine: Engine | None = None
@@ -53,6 +61,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA busy_timeout=" + str(int(SQLITE_BUSY_TIMEOUT_MS)))
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA wal_autocheckpoint=" + str(WAL_AUTOCHECKPOINT_PAGES))
         cursor.close()
 
     @sa.event.listens_for(engine, "begin")

@@ -38,12 +38,13 @@ def test_migrating_twice_is_harmless_and_reaches_every_head(engine):
     assert current == heads
 
 
-def test_sqlite_connections_use_wal_busy_timeout_and_foreign_keys(tmp_path):
+def test_sqlite_connections_use_wal_busy_timeout_foreign_keys_and_a_larger_checkpoint(tmp_path):
     engine = db.create_engine(f"sqlite:///{tmp_path / 'sub' / 'x.db'}")
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == db.SQLITE_BUSY_TIMEOUT_MS
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 10_000
     assert (tmp_path / "sub" / "x.db").exists()
 
 
