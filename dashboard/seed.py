@@ -370,6 +370,32 @@ def _database_file(cur: Any) -> str | None:
     return None
 
 
+SCRATCH_PREFIX = ".seed-fts-"  # + the pid of the seeding process + "-" + a random part
+
+
+def _remove_orphans(directory: str) -> None:
+    """Remove the scratch files of seeds whose process is gone (killed outright: SIGKILL, a
+    power cut), so that they do not pile up beside the database."""
+    for name in os.listdir(directory):
+        if not name.startswith(SCRATCH_PREFIX):
+            continue
+        pid = name[len(SCRATCH_PREFIX) :].split("-", 1)[0]
+        if not pid.isdigit() or _running(int(pid)):
+            continue
+        with contextlib.suppress(OSError):
+            os.remove(os.path.join(directory, name))
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # e.g. not ours to signal: it exists
+        return True
+    return True
+
+
 class _SideIndex:
     """SQLite: the full-text indexes of a first bulk load, built on a second connection in a
     temporary database beside the real one, then copied in whole.
@@ -390,7 +416,10 @@ class _SideIndex:
     def __init__(self, database: str, cur: Any, statements: dict[str, list[str]]) -> None:
         self.statements = statements
         directory = os.path.dirname(os.path.abspath(database))
-        handle, self.path = tempfile.mkstemp(prefix=".seed-fts-", suffix=".db", dir=directory)
+        _remove_orphans(directory)
+        handle, self.path = tempfile.mkstemp(
+            prefix=SCRATCH_PREFIX + str(os.getpid()) + "-", suffix=".db", dir=directory
+        )
         os.close(handle)
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="seed-fts")
         self.pending: list[Future] = []

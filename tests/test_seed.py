@@ -4,6 +4,9 @@ load that fails half-way must leave an index that matches the rows that are ther
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime
 
 import pytest
@@ -189,3 +192,22 @@ def test_rebuilding_the_indexes_again_after_an_error_makes_only_the_missing_ones
     finally:
         writer.close()
     assert _schema(engine) == before
+
+
+def test_a_seed_removes_the_scratch_files_of_seeds_that_were_killed(tmp_path):
+    engine = _engine(tmp_path / "orphans.db")
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    orphan = tmp_path / f"{seed.SCRATCH_PREFIX}{dead}-abc.db"
+    orphan.write_bytes(b"left by a seed killed outright")
+    alive = tmp_path / f"{seed.SCRATCH_PREFIX}{os.getpid()}-xyz.db"  # a seed still running
+    alive.write_bytes(b"in use")
+    unrelated = tmp_path / ".seed-fts-notes.txt"
+    unrelated.write_bytes(b"not a scratch file of ours")
+    seed.seed(engine, rows=500, seed=17, end=END)
+    assert _scratch_files(tmp_path) == sorted([alive.name, unrelated.name])
+    engine.dispose()
