@@ -18,7 +18,7 @@ from alembic.config import Config
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session
 
-from dashboard import rollup
+from dashboard import bulkload, rollup
 from dashboard.settings import ROOT, get_settings
 
 MIGRATIONS = ROOT / "data" / "migrations"
@@ -120,7 +120,12 @@ def migrate(engine: Engine | None = None) -> None:
     engine = engine or get_engine()
     command.upgrade(alembic_config(engine), "heads")
     with engine.begin() as conn:
-        rollup.repair(conn)  # a bulk load killed half-way left the report rollup without triggers
+        # A bulk load killed half-way left indexes, the search trigger (and index) missing...
+        bulkload.repair(conn)
+        # ... and the report rollup without triggers. One still running puts it right itself at
+        # its end, from its own count of the rows it loaded: a rebuild now would count them twice.
+        if not bulkload.running(conn):
+            rollup.repair(conn)
 
 
 def is_empty(engine: Engine | None = None) -> bool:

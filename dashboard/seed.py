@@ -29,7 +29,7 @@ from faker import Faker
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from dashboard import accounts, db, regions, rollup
+from dashboard import accounts, bulkload, db, regions, rollup
 from dashboard.inquiries import allocate_serials
 from models import Inquiry, Role, User, normalize_landline
 
@@ -328,6 +328,11 @@ def _set_based(trigger_ddl: str) -> list[str] | None:
     return out or None
 
 
+#: PostgreSQL: move the sequence of inquiry ids past the ids a bulk load wrote itself.
+_SYNC_SEQUENCE = (
+    "SELECT setval(pg_get_serial_sequence('inquiry', 'id'), "
+    "(SELECT COALESCE(MAX(id), 1) FROM inquiry))"
+)
 _CREATE_INDEX = re.compile(r"CREATE\s+INDEX\s+(?!IF\s+NOT\s+EXISTS\s)", re.I)
 INDEX_SESSIONS = 2  # PostgreSQL: sessions rebuilding the indexes after a bulk load
 
@@ -370,32 +375,6 @@ def _database_file(cur: Any) -> str | None:
     return None
 
 
-SCRATCH_PREFIX = ".seed-fts-"  # + the pid of the seeding process + "-" + a random part
-
-
-def _remove_orphans(directory: str) -> None:
-    """Remove the scratch files of seeds whose process is gone (killed outright: SIGKILL, a
-    power cut), so that they do not pile up beside the database."""
-    for name in os.listdir(directory):
-        if not name.startswith(SCRATCH_PREFIX):
-            continue
-        pid = name[len(SCRATCH_PREFIX) :].split("-", 1)[0]
-        if not pid.isdigit() or _running(int(pid)):
-            continue
-        with contextlib.suppress(OSError):
-            os.remove(os.path.join(directory, name))
-
-
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # e.g. not ours to signal: it exists
-        return True
-    return True
-
-
 class _SideIndex:
     """SQLite: the full-text indexes of a first bulk load, built on a second connection in a
     temporary database beside the real one, then copied in whole.
@@ -416,9 +395,9 @@ class _SideIndex:
     def __init__(self, database: str, cur: Any, statements: dict[str, list[str]]) -> None:
         self.statements = statements
         directory = os.path.dirname(os.path.abspath(database))
-        _remove_orphans(directory)
+        bulkload.remove_orphans(directory)
         handle, self.path = tempfile.mkstemp(
-            prefix=SCRATCH_PREFIX + str(os.getpid()) + "-", suffix=".db", dir=directory
+            prefix=bulkload.SCRATCH_PREFIX + str(os.getpid()) + "-", suffix=".db", dir=directory
         )
         os.close(handle)
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="seed-fts")
@@ -574,6 +553,11 @@ class _Writer:
         self.rollup_suspended = False
         self.automerge: dict[str, int] = {}  # FTS5 table → its automerge setting before the load
         self.side: _SideIndex | None = None  # empty full-text indexes built beside the load
+        cur = self.dbapi.cursor()
+        self.owner = bulkload.owner(self.dialect, cur)  # of the journal rows of this load
+        cur.close()
+        if self.dialect != "sqlite":
+            self.dbapi.commit()
 
     def relax_fts_merging(self) -> None:
         """SQLite: let the full-text indexes merge their segments 16 at a time instead of 4
@@ -611,16 +595,19 @@ class _Writer:
         if self.dialect != "sqlite":
             return
         cur = self.dbapi.cursor()
+        cur.execute("BEGIN IMMEDIATE")  # the drops and their journal rows, all or nothing
         cur.execute(
             "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'inquiry'"
         )
         side: dict[str, list[str]] = {}  # empty FTS5 table → its statements
+        journal: list[tuple[str, str, str]] = []
         for name, ddl in cur.fetchall():
             statements = _set_based(ddl or "")
             if not statements:
                 continue
             cur.execute("DROP TRIGGER " + _quoted(name))
             self.suspended.append(ddl)
+            journal.append(("trigger", name, ddl))
             for sql in statements:
                 target = _target(sql)
                 if target is not None and _empty_fts5(cur, target):
@@ -636,6 +623,23 @@ class _Writer:
                 self.per_chunk += side_statements
         elif side:
             self.per_chunk += [sql for statements in side.values() for sql in statements]
+        if self.side is not None:  # killed before the copy: the real index must be rebuilt
+            journal += [("rebuild", table, "") for table in self.side.statements]
+        bulkload.record(self.dialect, cur, self.owner, journal)
+        self.commit()
+        cur.close()
+
+    def clear_journal(self) -> None:
+        """Everything the load took away is back: forget it (see ``bulkload``). PostgreSQL: the
+        id sequence is moved past the ids the load wrote first (also after an error: the app's
+        next inquiry would otherwise take an id that is already there)."""
+        cur = self.dbapi.cursor()
+        if self.dialect == "sqlite":
+            cur.execute("BEGIN IMMEDIATE")
+        else:
+            cur.execute(_SYNC_SEQUENCE)
+        bulkload.clear(self.dialect, cur, self.owner)
+        self.commit()
         cur.close()
 
     def run_suspended(self, first_id: int, last_id: int) -> None:
@@ -754,12 +758,15 @@ class _Writer:
         by one join each instead of a trigger per row (3× faster for the audit events).
         """
         cur = self.dbapi.cursor()
+        journal: list[tuple[str, str, str]] = []  # (kind, name, the statement putting it back)
         if self.dialect == "sqlite":
+            cur.execute("BEGIN IMMEDIATE")  # the drops and their journal rows, all or nothing
             cur.execute(
                 "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
                 "AND tbl_name IN ('inquiry', 'inquiry_event') AND sql NOT LIKE 'CREATE UNIQUE%'"
             )
-            self.dropped = [("DROP INDEX " + _quoted(name), ddl) for name, ddl in cur.fetchall()]
+            indexes = cur.fetchall()
+            constraints = []
         else:
             cur.execute(
                 "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i "
@@ -767,23 +774,25 @@ class _Writer:
                 "WHERE i.indrelid IN ('inquiry'::regclass, 'inquiry_event'::regclass) "
                 "AND NOT i.indisunique AND NOT i.indisprimary"
             )
-            self.dropped = [("DROP INDEX " + _quoted(name), ddl) for name, ddl in cur.fetchall()]
+            indexes = cur.fetchall()
             cur.execute(
                 "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) "
                 "FROM pg_constraint WHERE contype = 'f' "
                 "AND conrelid IN ('inquiry'::regclass, 'inquiry_event'::regclass)"
             )
-            self.dropped += [
-                (
-                    f"ALTER TABLE {table} DROP CONSTRAINT {_quoted(name)}",
-                    f"ALTER TABLE {table} ADD CONSTRAINT {_quoted(name)} {ddl}",
-                )
-                for table, name, ddl in cur.fetchall()
-            ]
+            constraints = cur.fetchall()
+        self.dropped = [("DROP INDEX " + _quoted(name), ddl) for name, ddl in indexes]
+        journal += [("index", name, ddl) for name, ddl in indexes]
+        if self.dialect != "sqlite":  # COPY writes the ids: the sequence moves at the end
+            journal.append(("sequence", "inquiry.id", _SYNC_SEQUENCE))
+        for table, name, ddl in constraints:
+            add = f"ALTER TABLE {table} ADD CONSTRAINT {_quoted(name)} {ddl}"
+            self.dropped.append((f"ALTER TABLE {table} DROP CONSTRAINT {_quoted(name)}", add))
+            journal.append(("constraint", name, add))
         for drop, _ in self.dropped:
             cur.execute(drop)
-        if self.dialect != "sqlite":
-            self.dbapi.commit()
+        bulkload.record(self.dialect, cur, self.owner, journal)
+        self.commit()
         cur.close()
 
     def restore_indexes(self) -> None:
@@ -912,10 +921,7 @@ class _Writer:
             cur.execute("PRAGMA analysis_limit=1000")
             cur.execute("ANALYZE")
         else:
-            cur.execute(
-                "SELECT setval(pg_get_serial_sequence('inquiry', 'id'), "
-                "(SELECT COALESCE(MAX(id), 1) FROM inquiry))"
-            )
+            cur.execute(_SYNC_SEQUENCE)
             self.dbapi.commit()
             # VACUUM, not only ANALYZE: it sets the visibility map, without which PostgreSQL
             # cannot count from an index alone (a status count took 350 ms instead of 5 ms).
@@ -1137,6 +1143,7 @@ def seed(
             writer.restore_triggers()
             writer.restore_fts_merging()
             writer.restore_rollup()  # the chunks committed before the error count too
+            writer.clear_journal()
         finally:
             writer.close()
     return done

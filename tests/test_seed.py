@@ -5,14 +5,19 @@ load that fails half-way must leave an index that matches the rows that are ther
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 import sqlalchemy as sa
 
-from dashboard import db, seed
+from dashboard import bulkload, db, inquiries, queries, rollup, seed
+from tests.conftest import valid_form
 
 END = datetime(2026, 6, 1, tzinfo=UTC)
 SHADOWS = ("inquiry_fts_data", "inquiry_fts_idx", "inquiry_fts_docsize")
@@ -202,12 +207,146 @@ def test_a_seed_removes_the_scratch_files_of_seeds_that_were_killed(tmp_path):
         capture_output=True,
         text=True,
     ).stdout.strip()
-    orphan = tmp_path / f"{seed.SCRATCH_PREFIX}{dead}-abc.db"
+    orphan = tmp_path / f"{bulkload.SCRATCH_PREFIX}{dead}-abc.db"
     orphan.write_bytes(b"left by a seed killed outright")
-    alive = tmp_path / f"{seed.SCRATCH_PREFIX}{os.getpid()}-xyz.db"  # a seed still running
+    alive = tmp_path / f"{bulkload.SCRATCH_PREFIX}{os.getpid()}-xyz.db"  # a seed still running
     alive.write_bytes(b"in use")
     unrelated = tmp_path / ".seed-fts-notes.txt"
     unrelated.write_bytes(b"not a scratch file of ours")
     seed.seed(engine, rows=500, seed=17, end=END)
     assert _scratch_files(tmp_path) == sorted([alive.name, unrelated.name])
     engine.dispose()
+
+
+# ---------------------------------------------------------------------------------------------
+# A bulk load killed outright (SIGKILL) is undone at the next start (dashboard.bulkload)
+
+KILLED_SEED = """
+import os, signal, sys
+from datetime import UTC, datetime
+from dashboard import db, seed
+seed.CHUNK = 400
+original = seed._Writer.insert_inquiries
+calls = []
+def dying(self, rows):
+    calls.append(len(rows))
+    if len(calls) == 3:  # two chunks are committed, the third never will be
+        os.kill(os.getpid(), signal.SIGKILL)
+    original(self, rows)
+seed._Writer.insert_inquiries = dying
+seed.seed(db.create_engine(sys.argv[1]), rows=2000, seed=18, end=datetime(2026, 6, 1, tzinfo=UTC))
+"""
+
+
+def _journal(engine) -> list[tuple]:
+    with engine.connect() as c:
+        return [
+            tuple(r) for r in c.exec_driver_sql("SELECT owner, kind, name FROM bulk_load_pending")
+        ]
+
+
+def _wait_until_gone(engine, owner: str) -> None:
+    """PostgreSQL ends the session of a killed client soon after its socket closes."""
+    if not owner.startswith("pg:"):
+        return
+    deadline = time.monotonic() + 20
+    while True:
+        with engine.connect() as c:
+            found = c.exec_driver_sql(
+                "SELECT 1 FROM pg_stat_activity WHERE pid = %(p)s", {"p": int(owner[3:])}
+            ).first()
+        if found is None:
+            return
+        assert time.monotonic() < deadline, "the killed load's session is still there"
+        time.sleep(0.2)
+
+
+def test_a_bulk_load_killed_outright_is_undone_at_the_next_start(engine, users, tmp_path):
+    from tests.test_rollup import assert_rollup_exact
+
+    before = _schema(engine)
+    triggers = _triggers(engine) if engine.dialect.name == "sqlite" else None
+    url = engine.url.render_as_string(hide_password=False)
+    if engine.dialect.name != "sqlite":  # the test schema is a connect argument of the engine
+        with engine.connect() as c:
+            schema = c.exec_driver_sql("SELECT current_schema()").scalar()
+        url += "?options=" + quote(f"-csearch_path={schema},public")
+    done = subprocess.run(
+        [sys.executable, "-c", KILLED_SEED, url], cwd=Path(__file__).parents[1], check=False
+    )
+    assert done.returncode == -signal.SIGKILL
+    journal = _journal(engine)
+    kinds = {kind for _, kind, _ in journal}
+    assert "index" in kinds and len({owner for owner, _, _ in journal}) == 1
+    assert _schema(engine) != before  # what the killed load left: indexes missing
+    if engine.dialect.name == "sqlite":
+        assert {"trigger", "rebuild"} <= kinds
+        assert "inquiry_fts_ai" not in _triggers(engine)
+    else:
+        assert {"constraint", "sequence"} <= kinds
+    _wait_until_gone(engine, journal[0][0])
+
+    db.migrate(engine)  # what every start runs
+
+    assert _journal(engine) == []
+    assert _schema(engine) == before
+    with engine.connect() as c:
+        assert c.exec_driver_sql("SELECT count(*) FROM inquiry").scalar() == 800
+    assert_rollup_exact(engine)
+    if engine.dialect.name == "sqlite":
+        assert _triggers(engine) == triggers
+        assert len(_dump(engine)["inquiry_fts_docsize"]) == 800  # rebuilt from the rows there
+        _search_agrees_with_like(engine)
+    # New inquiries are found by a search again.
+    with db.session_scope(engine) as s:
+        new = inquiries.submit(
+            s, actor=users["company"], form=valid_form(company_name="重启后新建进出口有限公司")
+        )
+    with db.session_scope(engine, write=False) as s:
+        page = queries.list_page(s, queries.InquiryFilter(search="后新建"), actor=users["staff"])
+        assert [i.id for i in page.rows] == [new.id]
+    assert _scratch_files(tmp_path) == []  # the seed's own directory is the fixture's
+
+
+def test_the_journal_of_a_load_still_running_is_left_alone(engine):
+    def add(owner: str) -> None:
+        with engine.begin() as c:
+            c.execute(
+                sa.text(
+                    "INSERT INTO bulk_load_pending (owner, kind, name, ddl) "
+                    "VALUES (:o, 'index', 'ix_journal_probe', :d)"
+                ),
+                {"o": owner, "d": "CREATE INDEX ix_journal_probe ON inquiry (email, mobile)"},
+            )
+
+    def probe() -> bool:
+        return any(
+            i["name"] == "ix_journal_probe" for i in sa.inspect(engine).get_indexes("inquiry")
+        )
+
+    with engine.connect() as c:  # a session that is running: this test's own
+        live = (
+            "pg:" + str(c.exec_driver_sql("SELECT pg_backend_pid()").scalar())
+            if engine.dialect.name != "sqlite"
+            else "pid:" + str(os.getpid())
+        )
+        add(live)
+        with engine.begin() as c2:  # the running load has dropped the rollup's triggers too
+            rollup.drop_triggers(c2)
+        db.migrate(engine)
+        assert not probe() and len(_journal(engine)) == 1
+        with engine.connect() as c2:  # left for the load, which counts its rows itself
+            assert rollup.missing_triggers(c2) == list(rollup.trigger_names(engine.dialect.name))
+    with engine.begin() as c:
+        c.exec_driver_sql("DELETE FROM bulk_load_pending")
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    add("pid:" + dead if engine.dialect.name == "sqlite" else "pg:999999999")
+    db.migrate(engine)
+    assert probe() and _journal(engine) == []
+    with engine.connect() as c:
+        assert rollup.missing_triggers(c) == []
