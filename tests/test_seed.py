@@ -66,6 +66,16 @@ def _scratch_files(directory) -> list[str]:
     return sorted(p.name for p in directory.iterdir() if p.name.startswith(".seed-fts-"))
 
 
+def _index_holds_exactly_the_rows(engine, rows: int, directory) -> None:
+    """After a load that failed: ``rows`` inquiries, each in the search index, searches that find
+    what LIKE finds, and no scratch file left in ``directory``."""
+    with engine.connect() as c:
+        assert c.exec_driver_sql("SELECT count(*) FROM inquiry").scalar() == rows
+    assert len(_dump(engine)["inquiry_fts_docsize"]) == rows
+    assert _search_agrees_with_like(engine) >= 5
+    assert _scratch_files(directory) == []
+
+
 def test_an_empty_search_index_built_beside_the_load_is_the_one_the_load_would_make(
     tmp_path, monkeypatch
 ):
@@ -121,12 +131,8 @@ def test_a_load_that_fails_half_way_leaves_an_index_of_exactly_the_rows_there(
     monkeypatch.setattr(seed._Writer, "insert_inquiries", failing)
     with pytest.raises(RuntimeError, match="disk full"):
         seed.seed(engine, rows=2000, seed=13, end=END)
-    with engine.connect() as c:
-        assert c.exec_driver_sql("SELECT count(*) FROM inquiry").scalar() == 800
-    assert len(_dump(engine)["inquiry_fts_docsize"]) == 800
-    assert _search_agrees_with_like(engine) >= 5
+    _index_holds_exactly_the_rows(engine, 800, tmp_path)
     assert _triggers(engine) == triggers
-    assert _scratch_files(tmp_path) == []
     engine.dispose()
 
 
@@ -140,11 +146,7 @@ def test_a_side_build_that_fails_falls_back_to_the_rows_committed(tmp_path, monk
     monkeypatch.setattr(seed._SideIndex, "_index", broken)
     with pytest.raises(OSError, match="scratch disk full"):
         seed.seed(engine, rows=1000, seed=14, end=END)
-    with engine.connect() as c:
-        assert c.exec_driver_sql("SELECT count(*) FROM inquiry").scalar() == 1000
-    assert len(_dump(engine)["inquiry_fts_docsize"]) == 1000
-    _search_agrees_with_like(engine)
-    assert _scratch_files(tmp_path) == []
+    _index_holds_exactly_the_rows(engine, 1000, tmp_path)
     engine.dispose()
 
 
