@@ -34,6 +34,15 @@ KINDS = ("index", "constraint", "trigger", "rebuild", "sequence")
 SCRATCH_PREFIX = ".seed-fts-"
 
 
+def main_file(database_list: list) -> str | None:
+    """SQLite: the file of the main database from the rows of ``PRAGMA database_list``, or None
+    for an in-memory one."""
+    for _, name, path in database_list:
+        if name == "main":
+            return path or None
+    return None
+
+
 def remove_orphans(directory: str) -> None:
     """Remove the scratch files of loads whose process is gone (killed outright), so that they do
     not pile up beside the database."""
@@ -126,9 +135,9 @@ def repair(conn: Connection) -> list[str]:
     """Undo what loads that were killed left behind, inside the caller's transaction, and remove
     their scratch files. Returns the names put back (or rebuilt)."""
     if conn.dialect.name == "sqlite":
-        for _, schema, path in conn.exec_driver_sql("PRAGMA database_list").all():
-            if schema == "main" and path:
-                remove_orphans(os.path.dirname(path))
+        path = main_file(conn.exec_driver_sql("PRAGMA database_list").all())
+        if path:
+            remove_orphans(os.path.dirname(path))
     rows = conn.exec_driver_sql(
         "SELECT id, owner, kind, name, ddl FROM " + TABLE + " ORDER BY id"
     ).all()

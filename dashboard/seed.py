@@ -369,10 +369,7 @@ def _empty_fts5(cur: Any, table: str) -> bool:
 def _database_file(cur: Any) -> str | None:
     """The file of the main database, or None for an in-memory one."""
     cur.execute("PRAGMA database_list")
-    for _, name, path in cur.fetchall():
-        if name == "main":
-            return path or None
-    return None
+    return bulkload.main_file(cur.fetchall())
 
 
 class _SideIndex:
