@@ -201,14 +201,19 @@ def test_rebuilding_the_indexes_again_after_an_error_makes_only_the_missing_ones
     assert _schema(engine) == before
 
 
-def test_a_seed_removes_the_scratch_files_of_seeds_that_were_killed(tmp_path):
-    engine = _engine(tmp_path / "orphans.db")
-    dead = subprocess.run(
+def _dead_pid() -> str:
+    """The pid of a process that has just ended."""
+    return subprocess.run(
         [sys.executable, "-c", "import os; print(os.getpid())"],
         check=True,
         capture_output=True,
         text=True,
     ).stdout.strip()
+
+
+def test_a_seed_removes_the_scratch_files_of_seeds_that_were_killed(tmp_path):
+    engine = _engine(tmp_path / "orphans.db")
+    dead = _dead_pid()
     orphan = tmp_path / f"{bulkload.SCRATCH_PREFIX}{dead}-abc.db"
     orphan.write_bytes(b"left by a seed killed outright")
     alive = tmp_path / f"{bulkload.SCRATCH_PREFIX}{os.getpid()}-xyz.db"  # a seed still running
@@ -341,13 +346,7 @@ def test_the_journal_of_a_load_still_running_is_left_alone(engine):
             assert rollup.missing_triggers(c2) == list(rollup.trigger_names(engine.dialect.name))
     with engine.begin() as c:
         c.exec_driver_sql("DELETE FROM bulk_load_pending")
-    dead = subprocess.run(
-        [sys.executable, "-c", "import os; print(os.getpid())"],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
-    add("pid:" + dead if engine.dialect.name == "sqlite" else "pg:999999999")
+    add("pid:" + _dead_pid() if engine.dialect.name == "sqlite" else "pg:999999999")
     db.migrate(engine)
     assert probe() and _journal(engine) == []
     with engine.connect() as c:
