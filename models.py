@@ -168,6 +168,18 @@ class AccountEvent(SQLModel, table=True):
     detail: str = Field(default="", max_length=500)
 
 
+class LoginSource(SQLModel, table=True):
+    """Failed logins per client address (``accounts.authenticate``): a count within a window, and
+    the time until which the address is blocked."""
+
+    __tablename__ = "login_source"
+
+    source: str = Field(primary_key=True, max_length=64)
+    failures: int = Field(default=0)
+    window_start: datetime = Field(sa_type=UTCDateTime)
+    blocked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
 class SerialCounter(SQLModel, table=True):
     """Last serial number handed out per year; the row lock makes allocation race-free."""
 

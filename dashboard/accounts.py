@@ -23,10 +23,12 @@ import sqlalchemy.orm
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
 from dashboard.errors import FormInvalid, NotAllowed, NotFound
-from models import ROLE_LABELS, AccountEvent, Role, User, utcnow
+from models import ROLE_LABELS, AccountEvent, LoginSource, Role, User, utcnow
 
 MAX_FAILED_LOGINS = 5
 FAILURE_WINDOW = timedelta(minutes=15)
@@ -169,15 +171,33 @@ def create_user(
 
 
 def authenticate(
-    session: Session, *, username: str, password: str, now: datetime | None = None
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    source: str | None = None,
+    now: datetime | None = None,
 ) -> User | None:
     """The active user with this username and password, or None — for every kind of failure.
 
     Failed attempts are counted per user; the 5th failure within 15 minutes locks the account for
     15 minutes (even the right password is refused while locked). Successes reset the count.
+    The account row is read ``FOR UPDATE``, so parallel attempts on PostgreSQL are counted one
+    after the other and no more than ``MAX_FAILED_LOGINS`` passwords are ever checked before the
+    lock. ``source`` (the client's address) is limited too: see ``_count_source_attempt``.
     """
     now = now or utcnow()
+    if source is not None and not _count_source_attempt(session, source, now):
+        record(session, action="login_refused_source", user_id=None, detail=f"source={source}")
+        return None
     user = get_by_username(session, (username or "").strip())
+    if user is not None:
+        user = session.exec(
+            select(User)
+            .where(User.id == user.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).one()
     if user is None:
         verify_password(_DUMMY_HASH, password or "")
         return None
@@ -206,6 +226,8 @@ def authenticate(
             )
         session.add(user)
         return None
+    if source is not None:
+        _forgive_source_attempt(session, source)
     if user.locked_until is not None:
         record(session, action="unlocked", user_id=user.id, detail="lock expired")
         user.locked_until = None
@@ -219,10 +241,101 @@ def authenticate(
     return user
 
 
-def require_role(actor: User, *roles: str) -> None:
-    """Raise NotAllowed unless ``actor`` is active and has one of ``roles``."""
-    if actor is None or not actor.is_active or actor.role not in roles:
-        raise NotAllowed("您没有执行此操作的权限")
+# --------------------------------------------------------------------------------------------
+# Failed logins per source (client address): a browser session's own cool-down ends with the
+# session, and the per-account lock does not stop one client from trying many accounts.
+
+SOURCE_MAX_FAILURES = 20
+SOURCE_WINDOW = timedelta(minutes=15)
+SOURCE_BLOCK = timedelta(minutes=15)
+_SOURCES = LoginSource.__table__
+
+
+def _count_source_attempt(session: Session, source: str, now: datetime) -> bool:
+    """Count one login attempt from ``source`` before its password is checked; False when the
+    source is blocked (then nothing is checked at all).
+
+    Counting before checking, in one upsert, makes the count exact under parallel attempts: each
+    attempt gets its own number back. A successful login takes its attempt back
+    (``_forgive_source_attempt``), so only failures add up: ``SOURCE_MAX_FAILURES`` within
+    ``SOURCE_WINDOW`` block the source for ``SOURCE_BLOCK``.
+    """
+    source = source[:64]
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    stamp = sa.bindparam("now", now, type_=_SOURCES.c.window_start.type)
+    expired = _SOURCES.c.window_start < sa.bindparam(
+        "since", now - SOURCE_WINDOW, type_=_SOURCES.c.window_start.type
+    )
+    stmt = insert(_SOURCES).values(source=source, failures=1, window_start=now)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[_SOURCES.c.source],
+        set_={
+            "failures": sa.case((expired, 1), else_=_SOURCES.c.failures + 1),
+            "window_start": sa.case((expired, stamp), else_=_SOURCES.c.window_start),
+        },
+    ).returning(_SOURCES.c.failures, _SOURCES.c.blocked_until)
+    failures, blocked_until = session.execute(stmt).one()
+    if blocked_until is not None and blocked_until > now:
+        return False
+    if failures > SOURCE_MAX_FAILURES:
+        # Blocked from now on, and counted afresh once the block ends.
+        session.execute(
+            sa.update(_SOURCES)
+            .where(_SOURCES.c.source == source)
+            .values(failures=0, window_start=now, blocked_until=now + SOURCE_BLOCK)
+        )
+        record(session, action="source_blocked", user_id=None, detail=f"source={source}")
+        return False
+    return True
+
+
+def _forgive_source_attempt(session: Session, source: str) -> None:
+    session.execute(
+        sa.update(_SOURCES)
+        .where(_SOURCES.c.source == source[:64], _SOURCES.c.failures > 0)
+        .values(failures=_SOURCES.c.failures - 1)
+    )
+
+
+def source_wait_seconds(session: Session, source: str, now: datetime | None = None) -> int:
+    """Seconds until logins from ``source`` are checked again (0: not blocked)."""
+    now = now or utcnow()
+    blocked_until = session.execute(
+        sa.select(_SOURCES.c.blocked_until).where(_SOURCES.c.source == source[:64])
+    ).scalar()
+    if blocked_until is None or blocked_until <= now:
+        return 0
+    return max(1, int((blocked_until - now).total_seconds() + 0.999))
+
+
+NOT_ALLOWED = "您没有执行此操作的权限"
+
+# The actor's rights as the database holds them now: a ``User`` handed in may have been read
+# before an administrator deactivated or demoted it (a page drawn minutes ago, a button
+# callback), so its own ``role`` and ``is_active`` are never trusted. ``populate_existing``
+# refreshes the copy the session may already hold.
+_ACTOR = select(User).where(User.id == sa.bindparam("id")).execution_options(populate_existing=True)
+# In a write: FOR SHARE on PostgreSQL, so that an administrator's deactivation or demotion
+# (FOR UPDATE on the same row) waits until this transaction ends, or this one sees it. SQLite's
+# write scopes hold the database write lock, which orders them the same way.
+_ACTOR_LOCKED = _ACTOR.with_for_update(read=True)
+
+
+def require_role(session: Session, actor: User | None, *roles: str, write: bool = False) -> User:
+    """The acting user re-read in this transaction; NotAllowed unless that row is active and has
+    one of ``roles``.
+
+    Callers use the returned row from then on (its role decides what the actor may see).
+    ``write=True`` also keeps the row from being deactivated or demoted until the transaction
+    ends, so a write is never committed for an actor whose rights were withdrawn meanwhile.
+    """
+    if actor is None or actor.id is None:
+        raise NotAllowed(NOT_ALLOWED)
+    fresh = session.exec(_ACTOR_LOCKED if write else _ACTOR, params={"id": actor.id}).first()
+    if fresh is None or not fresh.is_active or fresh.role not in roles:
+        raise NotAllowed(NOT_ALLOWED)
+    return fresh
 
 
 def staff_members(session: Session) -> list[User]:
@@ -260,9 +373,19 @@ def _email_problem(email: str | None) -> str | None:
 # Administration (role admin, or the command line with actor=None)
 
 
-def _require_admin(actor: User | None) -> None:
-    if actor is not None:
-        require_role(actor, Role.admin.value)
+#: Account administration is rare; PostgreSQL runs it one transaction at a time (a transaction
+#: advisory lock), so two administrators acting on each other's accounts queue instead of
+#: deadlocking on the two rows, and the second sees the first one's change.
+_ADMIN_LOCK_KEY = 0x5A_0AD_0001
+
+
+def _require_admin(session: Session, actor: User | None, *, write: bool = False) -> User | None:
+    """The acting administrator re-read from the database (None: the operator at the console)."""
+    if write and session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADMIN_LOCK_KEY})
+    if actor is None:
+        return None
+    return require_role(session, actor, Role.admin.value, write=write)
 
 
 def _target(session: Session, user_id: int) -> User:
@@ -309,7 +432,7 @@ def list_users(
 ) -> list[User]:
     """Accounts by username (administrators only), optionally only those whose username, name,
     company or e-mail contains ``search`` and that have ``role``; at most ``limit`` of them."""
-    _require_admin(actor)
+    _require_admin(session, actor)
     stmt = select(User).where(*_user_conditions(search, role)).order_by(User.username)
     if limit is not None:
         stmt = stmt.limit(limit)
@@ -320,7 +443,7 @@ def count_users(
     session: Session, *, actor: User | None, search: str = "", role: str | None = None
 ) -> int:
     """How many accounts ``list_users`` would list without a limit."""
-    _require_admin(actor)
+    _require_admin(session, actor)
     return session.exec(
         select(sa.func.count()).select_from(User).where(*_user_conditions(search, role))
     ).one()
@@ -359,7 +482,7 @@ def add_user(
     Without ``password`` a one-time password is generated and returned (show it once); the user
     must choose their own at the first login. With ``password`` it is checked like any other.
     """
-    _require_admin(actor)
+    actor = _require_admin(session, actor, write=True)
     generated = generate_password() if password is None else None
     user = create_user(
         session,
@@ -379,7 +502,7 @@ def add_user(
 
 def set_role(session: Session, *, actor: User | None, user_id: int, role: str) -> User:
     """Change an account's role. Enterprise accounts need a company name."""
-    _require_admin(actor)
+    actor = _require_admin(session, actor, write=True)
     if role not in ROLE_LABELS:
         raise FormInvalid({"role": "角色无效"})
     user = _target(session, user_id)
@@ -404,7 +527,7 @@ def set_role(session: Session, *, actor: User | None, user_id: int, role: str) -
 
 def set_active(session: Session, *, actor: User | None, user_id: int, active: bool) -> User:
     """Deactivate (no login, sessions end at their next click) or reactivate an account."""
-    _require_admin(actor)
+    actor = _require_admin(session, actor, write=True)
     user = _target(session, user_id)
     if user.is_active == active:
         return user
@@ -434,7 +557,7 @@ def reset_password(
     Without ``password`` a one-time password is generated and returned, and the user must change
     it at the next login. With ``password`` it is checked and set as it is.
     """
-    _require_admin(actor)
+    actor = _require_admin(session, actor, write=True)
     user = _target(session, user_id)
     generated = generate_password() if password is None else None
     if generated is None:
@@ -546,7 +669,7 @@ def user_for_identity(
 
 def recent_events(session: Session, *, actor: User | None, limit: int = 50) -> list[dict]:
     """The latest account audit events, newest first, with usernames (administrators only)."""
-    _require_admin(actor)
+    _require_admin(session, actor)
     subject = sa.orm.aliased(User)
     doer = sa.orm.aliased(User)
     rows = session.exec(

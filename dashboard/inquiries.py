@@ -179,7 +179,7 @@ def _write_draft(
     expected_version: int | None,
     now: datetime,
 ) -> Inquiry:
-    accounts.require_role(actor, Role.enterprise.value)
+    actor = accounts.require_role(session, actor, Role.enterprise.value, write=True)
     values = _validated(form)
     if inquiry_id is None:
         serial = allocate_serials(session, year=now.astimezone(SHANGHAI).year)[0]
@@ -294,7 +294,7 @@ def submit(
 
 def get(session: Session, *, actor: User, inquiry_id: int) -> Inquiry:
     """One inquiry the actor may see; NotFound for anything else (existence is not revealed)."""
-    accounts.require_role(actor, Role.enterprise.value, *STAFF_ROLES)
+    actor = accounts.require_role(session, actor, Role.enterprise.value, *STAFF_ROLES)
     inquiry = session.exec(_GET, params={"id": inquiry_id}).first()
     if inquiry is None or not _visible(actor, inquiry):
         raise NotFound("找不到该询保申请")
@@ -306,7 +306,7 @@ def assign(session: Session, *, actor: User, inquiry_id: int, assignee_id: int |
 
     Only submitted inquiries can be (re)assigned; completed ones are read-only.
     """
-    accounts.require_role(actor, *STAFF_ROLES)
+    actor = accounts.require_role(session, actor, *STAFF_ROLES, write=True)
     inquiry = _load_for_update(session, [inquiry_id]).get(inquiry_id)
     if inquiry is None or not _visible(actor, inquiry):
         raise NotFound("找不到该询保申请")
@@ -339,7 +339,7 @@ def assign(session: Session, *, actor: User, inquiry_id: int, assignee_id: int |
 
 def add_note(session: Session, *, actor: User, inquiry_id: int, text: str) -> InquiryEvent:
     """Append a staff note to the audit trail (the inquiry itself does not change)."""
-    accounts.require_role(actor, *STAFF_ROLES)
+    actor = accounts.require_role(session, actor, *STAFF_ROLES, write=True)
     text = (text or "").strip()
     if not text:
         raise FormInvalid({"note": "请填写备注内容"})
@@ -373,7 +373,7 @@ def complete(
     Raises Conflict, naming the serials, when any of them is already completed or — given
     ``expected_versions`` (id → version the user saw) — was changed in the meantime.
     """
-    accounts.require_role(actor, *STAFF_ROLES)
+    actor = accounts.require_role(session, actor, *STAFF_ROLES, write=True)
     ids = list(dict.fromkeys(int(i) for i in inquiry_ids))
     if not ids:
         raise FormInvalid({"inquiry_ids": "请先选择要标记为已完成的询保申请"})
@@ -424,7 +424,7 @@ def events(session: Session, *, actor: User, inquiry_id: int) -> list[tuple[Inqu
 
     Internal: staff and managers only (it holds staff notes and assignments).
     """
-    accounts.require_role(actor, *STAFF_ROLES)
+    actor = accounts.require_role(session, actor, *STAFF_ROLES)
     # The copy in the session when the page has just loaded it (``get``), so no second SELECT;
     # visibility only ever widens for staff (a draft becomes submitted), so it cannot be stale
     # in a way that shows too much.

@@ -23,6 +23,7 @@ parsing never raises and never widens what the actor may see (visibility is not 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
@@ -33,7 +34,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql import util as sql_util
 from sqlmodel import Session, select
 
-from dashboard import regions
+from dashboard import accounts, regions
 from dashboard.errors import NotAllowed
 from dashboard.inquiries import SHANGHAI, STAFF_ROLES
 from dashboard.settings import get_settings
@@ -48,6 +49,9 @@ from models import (
     normalize_mobile,
     utcnow,
 )
+
+#: Who lists inquiries: companies (their own) and the insurer's staff and managers.
+VIEWER_ROLES = (Role.enterprise.value, *STAFF_ROLES)
 
 PAGE_SIZES = (20, 50, 100)
 SORTS = {
@@ -83,6 +87,22 @@ _SERIAL = re.compile(r"\d{18}")
 _PHONE_CHARS = re.compile(r"[\d\s+\-()（）转#]+")
 
 
+def clean_search(raw: str | None) -> tuple[str, list[str]]:
+    """A search term as it is searched for, and notices of what was changed: control and
+    invisible characters (``Cc``/``Cf``…, e.g. a NUL or a zero-width space) are removed, and
+    the term is cut to ``MAX_SEARCH_LENGTH`` characters."""
+    text = (raw or "").strip()
+    notices = []
+    kept = "".join(c for c in text if not unicodedata.category(c).startswith(("C", "Zl", "Zp")))
+    if kept != text:
+        notices.append("搜索内容中的不可见字符或控制字符已被忽略")
+        text = kept.strip()
+    if len(text) > MAX_SEARCH_LENGTH:
+        notices.append(f"搜索内容过长，已截取前{MAX_SEARCH_LENGTH}个字符")
+        text = text[:MAX_SEARCH_LENGTH]
+    return text, notices
+
+
 @dataclass(frozen=True)
 class InquiryFilter:
     """What the user filters by. Frozen and hashable, so views can cache on it.
@@ -101,6 +121,11 @@ class InquiryFilter:
     search: str = ""
     assignee: str = ""
     overdue: bool = False
+
+    def __post_init__(self) -> None:
+        # Whatever built the filter (a widget, a URL, a caller), no control or invisible
+        # character reaches the database: PostgreSQL refuses a NUL in a bound value outright.
+        object.__setattr__(self, "search", clean_search(self.search)[0])
 
     def to_params(self) -> dict[str, str]:
         """The filter as URL query parameters (only what differs from the page's default)."""
@@ -194,10 +219,8 @@ class InquiryFilter:
         overdue_raw = get("overdue")
         if overdue_raw not in ("", "0", "1"):
             notices.append("链接中的超时参数无效，已忽略")
-        search = get("q")
-        if len(search) > MAX_SEARCH_LENGTH:
-            notices.append(f"搜索内容过长，已截取前{MAX_SEARCH_LENGTH}个字符")
-            search = search[:MAX_SEARCH_LENGTH]
+        search, search_notices = clean_search(get("q"))
+        notices += search_notices
         flt = cls(
             statuses=status_codes,
             intents=intents,
@@ -680,6 +703,7 @@ def _count(
 
 def count(session: Session, flt: InquiryFilter, *, actor: User) -> int:
     """How many inquiries match ``flt`` for ``actor`` (exactly, however many)."""
+    actor = accounts.require_role(session, actor, *VIEWER_ROLES)
     return _count(session, flt, actor=actor, dialect=_dialect(session))
 
 
@@ -746,6 +770,7 @@ def list_page(
     A staff contains-search is counted up to SEARCH_COUNT_CAP (``Page.capped`` beyond it).
     When the first page is not full, it is all there is: its length is the total (no count).
     """
+    actor = accounts.require_role(session, actor, *VIEWER_ROLES)
     dialect = _dialect(session)
     w = where(flt, actor=actor, dialect=dialect)
     page_size = page_size if page_size in PAGE_SIZES else 50
@@ -886,6 +911,7 @@ def facets(
     for the default view that means counting every completed inquiry on each page load: 60+ ms
     at a million rows on SQLite, over the 50 ms budget.)
     """
+    actor = accounts.require_role(session, actor, *VIEWER_ROLES)
     dialect = _dialect(session)
     cap = search_cap(flt, actor)
     if cap is None or matched is not None:  # a page collects its matches only below the cap
@@ -922,6 +948,7 @@ def possible_duplicates(
     ``a = ? OR b = ? OR c = ?``, which PostgreSQL plans as a backward walk of the date index
     that filters every row until it has ``limit`` matches (57 ms at a million rows).
     """
+    actor = accounts.require_role(session, actor, *VIEWER_ROLES)
     w = where(InquiryFilter(), actor=actor, dialect=_dialect(session))
     params = w.params | {"dup_id": inquiry.id, "dup_limit": limit}
     params.update(("dup_" + f, getattr(inquiry, f)) for f in DUPLICATE_FIELDS)
@@ -975,6 +1002,7 @@ def export_rows(
     datetimes), streamed from a server-side cursor in chunks of ``chunk_size``: memory stays
     flat however many rows match. ``render(key, column, dialect)``, when given, replaces each
     column by an expression of it (the exports turn codes and times into text in SQL)."""
+    actor = accounts.require_role(session, actor, *VIEWER_ROLES)
     dialect = _dialect(session)
     conds = conditions(flt, actor=actor, dialect=dialect)
     assignee = aliased(User)

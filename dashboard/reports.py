@@ -75,7 +75,7 @@ def managers_only(fn: Callable[..., T]) -> Callable[..., T]:
 
     @functools.wraps(fn)
     def wrapper(session: Session, *args: Any, actor: User, **kwargs: Any) -> T:
-        accounts.require_role(actor, Role.manager.value)
+        accounts.require_role(session, actor, Role.manager.value)
         return fn(session, *args, **kwargs)
 
     return wrapper
