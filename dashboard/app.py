@@ -112,7 +112,7 @@ def demo_accounts_listed() -> bool:
 def login_page() -> None:
     startup()
     st.title("投保咨询系统")
-    notice = st.session_state.pop("login_notice", None)
+    notice = st.session_state.pop(common.NOTICE_KEY, None)
     if notice:
         st.info(notice)
     settings = get_settings()
@@ -130,11 +130,19 @@ def login_page() -> None:
         if wait:
             st.error(f"登录失败次数过多，请在 {wait} 秒后再试")
         else:
+            source = common.client_address()
             with common.db_errors(), db.session_scope() as session:
-                user = accounts.authenticate(session, username=username, password=password)
+                user = accounts.authenticate(
+                    session, username=username, password=password, source=source
+                )
+                source_wait = 0 if user else accounts.source_wait_seconds(session, source, now)
             if user is None:
                 throttle.failed(now)
-                st.error(LOGIN_FAILED)
+                if source_wait:
+                    minutes = (source_wait + 59) // 60
+                    st.error(f"来自您所在网络的登录失败次数过多，请在 {minutes} 分钟后再试")
+                else:
+                    st.error(LOGIN_FAILED)
             else:
                 common.login(user)
                 st.rerun()
@@ -183,7 +191,7 @@ def register_form() -> None:
                 st.error(message)
         else:
             st.session_state.clear()
-            st.session_state["login_notice"] = "注册成功，请使用新账号登录"
+            st.session_state[common.NOTICE_KEY] = "注册成功，请使用新账号登录"
             st.rerun()
     if st.button("返回登录"):
         st.session_state.pop("login_view", None)
@@ -227,6 +235,7 @@ def change_password_page() -> None:
 
 
 def main() -> None:
+    common.new_run()
     startup()
     with common.db_errors():
         user = common.current_user()
@@ -267,4 +276,9 @@ def main() -> None:
     st.navigation(pages).run()
 
 
-main()
+try:
+    main()
+except Exception as err:  # st.stop() and st.rerun() are BaseExceptions and pass through
+    # Nothing of the error reaches the visitor (SQL, bound values, paths): a message in Chinese
+    # with an id, and the traceback in the server log under that id.
+    st.error(common.failure_message(err), icon=":material/error:")

@@ -12,13 +12,14 @@ yields a neutral message and an empty form.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
 from dashboard import db, faults, inquiries, queries, regions
-from dashboard.errors import DomainError, FormInvalid, NotFound
+from dashboard.errors import FormInvalid, NotFound
 from dashboard.views import common, entry_info
 from dashboard.views.entry_state import FIELDS, STATE_KEY, WIDGET_KEYS, EntryState
 from models import (
@@ -68,7 +69,9 @@ def _fill(state: EntryState, form: InquiryForm, *, inquiry: Inquiry | None) -> N
     state.version = inquiry.version if inquiry else None
     state.baseline = form.model_dump()
     state.errors = {}
+    state.readonly = inquiry is not None and inquiry.status != Status.draft
     state.list_generation += 1  # the highlighted row no longer matches the form
+    _keep_typed(state)
 
 
 def _typed() -> InquiryForm:
@@ -76,15 +79,31 @@ def _typed() -> InquiryForm:
     return InquiryForm(**{name: st.session_state.get(WIDGET_KEYS[name]) for name in FIELDS})
 
 
+def _restore_typed(state: EntryState) -> None:
+    """Put back what was typed, before the widgets are drawn. Streamlit forgets the values of
+    widgets that a run did not draw: a visit to the login page (idle timeout), a run stopped by
+    a database outage. The state object keeps a copy (``_keep_typed``)."""
+    for name, value in state.typed.items():
+        if WIDGET_KEYS[name] not in st.session_state:
+            st.session_state[WIDGET_KEYS[name]] = value
+
+
+def _keep_typed(state: EntryState) -> None:
+    state.typed = {
+        name: st.session_state[WIDGET_KEYS[name]]
+        for name in FIELDS
+        if WIDGET_KEYS[name] in st.session_state
+    }
+
+
 def _dirty(state: EntryState) -> bool:
     return _typed().model_dump() != state.baseline
 
 
-def _user() -> User:
-    user = common.current_user()
-    if user is None or user.role != Role.enterprise:
-        st.stop()
-    return user
+def _user() -> User | None:
+    """The user of a button callback, as the database holds them now; None when they may no
+    longer act (the rerun then shows the login page, and the form is kept for them)."""
+    return common.acting_user(Role.enterprise.value)
 
 
 # --------------------------------------------------------------------------------------------
@@ -98,16 +117,14 @@ def _guarded(state: EntryState, action) -> None:
         action()
     except FormInvalid as err:
         state.errors = err.errors
-    except DomainError as err:
-        state.notice = ("error", str(err))
-    except faults.DATABASE_ERRORS as err:
-        if not faults.is_outage(err):
-            raise
-        state.notice = ("error", common.DB_UNAVAILABLE)
+    except Exception as err:  # Conflict, an outage, anything else: a message, never a trace
+        state.notice = ("error", common.failure_message(err))
 
 
 def _new() -> None:
     user = _user()
+    if user is None:
+        return
     state = _state(user)
     if _dirty(state):  # a read-only form is never dirty: its widgets are disabled
         state.dialog, state.pending_open = "discard", None
@@ -117,6 +134,8 @@ def _new() -> None:
 
 def _discard_confirmed() -> None:
     user = _user()
+    if user is None:
+        return
     state = _state(user)
     target, state.pending_open = state.pending_open, None
     if target is None:
@@ -128,6 +147,8 @@ def _discard_confirmed() -> None:
 def _write(domain_call, message: str) -> None:
     """Save or submit the typed form, then show the stored inquiry (serial, normalised values)."""
     user = _user()
+    if user is None:
+        return
     state = _state(user)
 
     def action() -> None:
@@ -154,7 +175,10 @@ def _save() -> None:
 
 
 def _request_submit() -> None:
-    state = _state(_user())
+    user = _user()
+    if user is None:
+        return
+    state = _state(user)
     state.errors = _typed().errors()
     if not state.errors:
         state.dialog = "submit"
@@ -185,7 +209,10 @@ def _city_changed() -> None:
 
 
 def _turn_page(delta: int) -> None:
-    state = _state(_user())
+    user = _user()
+    if user is None:
+        return
+    state = _state(user)
     state.page = max(1, state.page + delta)
     state.list_generation += 1
 
@@ -210,16 +237,41 @@ def _handle_row_click(state: EntryState, user: User) -> None:
 
 
 def _current(state: EntryState, user: User) -> Inquiry | None:
-    """The inquiry in the form, as this user may see it now; resets a forged or vanished id."""
+    """The inquiry in the form, as this user may see it now; resets a forged or vanished id.
+
+    While the database cannot be reached: None, and ``state.readonly`` stays as last known, so
+    the form is still drawn with what was typed."""
     if state.inquiry_id is None:
+        state.readonly = False
         return None
     try:
-        with common.db_errors(), db.session_scope(write=False) as session:
-            return inquiries.get(session, actor=user, inquiry_id=state.inquiry_id)
+        with _outage_shown(), db.session_scope(write=False) as session:
+            current = inquiries.get(session, actor=user, inquiry_id=state.inquiry_id)
     except NotFound:
         _fill(state, _blank(user), inquiry=None)
         state.notice = ("warning", NOT_FOUND_MESSAGE)
         return None
+    except _Outage:
+        return None
+    state.readonly = current.status != Status.draft
+    return current
+
+
+class _Outage(Exception):
+    """The database could not be reached; the message is already on the page."""
+
+
+@contextmanager
+def _outage_shown():
+    """Like ``common.db_errors`` but the page goes on (the form must stay on screen): the outage
+    is shown once and ``_Outage`` raised for the caller to skip what needed the database."""
+    try:
+        yield
+    except faults.DATABASE_ERRORS as err:
+        if not faults.is_outage(err):
+            raise
+        common.show_outage()
+        raise _Outage from err
 
 
 # --------------------------------------------------------------------------------------------
@@ -329,7 +381,7 @@ def _region_selects(state: EntryState, readonly: bool) -> None:
 
 
 def _form(state: EntryState, current: Inquiry | None) -> None:
-    readonly = current is not None and current.status != Status.draft
+    readonly = state.readonly
     st.text_input(
         FIELD_LABELS["serial"], disabled=True, placeholder="保存后自动生成", key=SERIAL_KEY
     )
@@ -347,10 +399,12 @@ def _form(state: EntryState, current: Inquiry | None) -> None:
             st.caption("　".join(parts))
 
     def text(name: str, **kwargs: Any) -> None:
+        # No max_chars: the browser would silently drop a longer paste and save the old text;
+        # the form's check names the field and the limit instead.
         st.text_input(
             _label(name),
             key=WIDGET_KEYS[name],
-            max_chars=MAX_LENGTHS[name],
+            help=f"不超过{MAX_LENGTHS[name]}个字符",
             disabled=readonly,
             **kwargs,
         )
@@ -378,7 +432,7 @@ def _form(state: EntryState, current: Inquiry | None) -> None:
     st.text_area(
         FIELD_LABELS["other_needs"],
         key=WIDGET_KEYS["other_needs"],
-        max_chars=MAX_LENGTHS["other_needs"],
+        help=f"不超过{MAX_LENGTHS['other_needs']}个字符",
         placeholder="选择“我有其他需求”时必填",
         disabled=readonly,
     )
@@ -400,15 +454,19 @@ def _form(state: EntryState, current: Inquiry | None) -> None:
 
 def _list(state: EntryState, user: User) -> None:
     st.subheader("询保申请列表")
-    with common.db_errors(), db.session_scope(write=False) as session:
-        page = queries.list_page(
-            session,
-            queries.InquiryFilter(),
-            actor=user,
-            page=state.page,
-            page_size=PAGE_SIZE,
-            sort="-created_at",
-        )
+    try:
+        with _outage_shown(), db.session_scope(write=False) as session:
+            page = queries.list_page(
+                session,
+                queries.InquiryFilter(),
+                actor=user,
+                page=state.page,
+                page_size=PAGE_SIZE,
+                sort="-created_at",
+            )
+    except _Outage:
+        st.caption("数据库恢复后，这里会重新列出您的询保申请。")
+        return
     state.page = page.page
     state.listed_ids = tuple(row.id for row in page.rows)
     if not page.rows:
@@ -479,8 +537,12 @@ def _notice(state: EntryState) -> None:
 
 user = common.require_role(Role.enterprise.value)
 state = _state(user)
-with common.db_errors():
-    _handle_row_click(state, user)
+_restore_typed(state)
+try:
+    with _outage_shown():
+        _handle_row_click(state, user)
+except _Outage:
+    pass
 current = _current(state, user)
 
 st.title("询保申请")
@@ -489,6 +551,7 @@ main, side = st.columns([3, 1], gap="large")
 with main:
     _notice(state)
     _form(state, current)
+_keep_typed(state)
 with side, st.container(border=True):
     st.markdown(entry_info.markdown())
 _list(state, user)

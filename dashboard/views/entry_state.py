@@ -39,6 +39,10 @@ class EntryState:
     page: int = 1
     list_generation: int = 0  # bumped to reset the list's row selection
     listed_ids: tuple[int, ...] = ()  # inquiry ids of the rows shown, in order
+    readonly: bool = False  # the inquiry in the form is no draft (as last read)
+    #: The widget values as last drawn: Streamlit forgets a widget's value when a run does not
+    #: draw it (the login page after an idle timeout, a run stopped by an outage).
+    typed: dict[str, Any] = field(default_factory=dict)
 
     @property
     def list_key(self) -> str:

@@ -16,13 +16,15 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import accounts, db, export, inquiries, queries, regions
-from dashboard.errors import Conflict, FormInvalid, NotAllowed, NotFound
+from dashboard.errors import Conflict, NotAllowed, NotFound
 from dashboard.inquiries import SHANGHAI
 from dashboard.settings import get_settings
 from dashboard.views import common
+from dashboard.views.triage_state import ViewMemory
 from models import ACTION_LABELS, INTENT_LABELS, STATUS_LABELS, Inquiry, utcnow
 
-user = common.require_role("staff", "manager")
+STAFF_ROLES = ("staff", "manager")
+user = common.require_role(*STAFF_ROLES)
 
 STATUS_CHOICES = ("submitted", "completed")
 QUICK_DATES = ("不限", "今天", "本周", "本月", "近30天", "自定义")
@@ -33,6 +35,10 @@ SORT_LABELS = {
     "serial": "询保流水号（小→大）",
 }
 K = "triage_"  # prefix of this page's widget keys
+MEMORY_KEY = "triage_view"
+# No max_chars on text areas: the browser would silently drop a longer paste and keep the old
+# text; the domain refuses it instead, naming the field and the limit.
+NOTE_HELP = f"不超过{inquiries.MAX_NOTE_LENGTH}个字符"
 
 
 def today() -> date:
@@ -83,14 +89,54 @@ def _init_from_url() -> list[str]:
     ss[K + "open"] = int(open_id) if open_id.isdigit() and len(open_id) < 12 else None
     if open_id and ss[K + "open"] is None:
         notices.append("链接中的询保申请参数无效，已忽略")
-    ss[K + "ready"] = True
+    remember_view()
     return notices + more
+
+
+#: The widgets whose values make the view (filters, sort, paging). Streamlit forgets a widget's
+#: value once a run draws another page, so the values are also kept in one plain object
+#: (``ViewMemory``) and put back before the widgets are drawn again.
+VIEW_WIDGETS = (
+    "status",
+    "intent",
+    "province",
+    "city",
+    "dates",
+    "range",
+    "assignee",
+    "overdue",
+    "search",
+    "page",
+    "size",
+    "sort",
+)
+
+
+def restore_view() -> list[str]:
+    """Put the view's widget values in place before anything is drawn: from the URL on the
+    first visit of a browser session (or after 重置筛选), else from the kept copy. Returns the
+    URL's notices."""
+    memory = st.session_state.get(MEMORY_KEY)
+    if not isinstance(memory, ViewMemory):
+        return _init_from_url()
+    for name, value in memory.values.items():
+        if K + name not in st.session_state:
+            st.session_state[K + name] = value
+    return []
+
+
+def remember_view() -> None:
+    values = {
+        name: st.session_state[K + name] for name in VIEW_WIDGETS if K + name in st.session_state
+    }
+    st.session_state[MEMORY_KEY] = ViewMemory(values)
 
 
 def reset_filters() -> None:
     st.query_params.clear()
     for key in [k for k in st.session_state if str(k).startswith(K)]:
         del st.session_state[key]
+    st.session_state.pop(MEMORY_KEY, None)
 
 
 def filter_from_widgets() -> queries.InquiryFilter:
@@ -109,7 +155,7 @@ def filter_from_widgets() -> queries.InquiryFilter:
         city_code=(ss[K + "city"] or None) if ss[K + "province"] else None,
         submitted_from=start,
         submitted_to=end,
-        search=ss[K + "search"].strip()[: queries.MAX_SEARCH_LENGTH],
+        search=ss[K + "search"].strip(),
         assignee=ss[K + "assignee"],
         overdue=ss[K + "overdue"],
     )
@@ -133,8 +179,9 @@ def sidebar(colleagues: dict[str, str]) -> queries.InquiryFilter:
             key=K + "search",
             placeholder="流水号、公司、联系人、手机、固话、邮箱",
             on_change=_to_first_page,
-            max_chars=queries.MAX_SEARCH_LENGTH,
         )
+        for notice in queries.clean_search(st.session_state[K + "search"])[1]:
+            st.warning(notice)
         st.multiselect(
             "申请状态",
             STATUS_CHOICES,
@@ -200,13 +247,20 @@ def flash(kind: str, text: str) -> None:
 
 
 def _write(action, success: str) -> None:
+    """Run ``action(session, actor)`` for the user as the database holds them now: the ``user``
+    of the run that drew the button may have been deactivated, demoted or timed out since (then
+    nothing is done and the rerun shows the login page). ``success`` is markdown: user text in
+    it must be escaped."""
+    actor = common.acting_user(*STAFF_ROLES)
+    if actor is None:
+        return
     try:
-        with common.db_errors(), db.session_scope() as session:
-            action(session)
+        with db.session_scope() as session:
+            action(session, actor)
     except (Conflict, NotFound, NotAllowed) as err:
         flash("error", f"{err}（已重新加载最新数据）")
-    except FormInvalid as err:
-        flash("error", "；".join(err.errors.values()))
+    except Exception as err:  # FormInvalid, an outage, anything else: a message, never a trace
+        flash("error", common.failure_message(err))
     else:
         flash("success", success)
     common.clear_caches()
@@ -215,10 +269,10 @@ def _write(action, success: str) -> None:
 def do_complete(ids_versions: dict[int, int], note_key: str, label: str) -> None:
     note = st.session_state.get(note_key, "")
 
-    def action(session):
+    def action(session, actor):
         inquiries.complete(
             session,
-            actor=user,
+            actor=actor,
             inquiry_ids=list(ids_versions),
             note=note,
             expected_versions=ids_versions,
@@ -233,15 +287,18 @@ def do_complete(ids_versions: dict[int, int], note_key: str, label: str) -> None
 
 def do_assign(inquiry_id: int, assignee_id: int | None, label: str) -> None:
     _write(
-        lambda s: inquiries.assign(s, actor=user, inquiry_id=inquiry_id, assignee_id=assignee_id),
-        f"已将负责人设为 {label}",
+        lambda s, actor: inquiries.assign(
+            s, actor=actor, inquiry_id=inquiry_id, assignee_id=assignee_id
+        ),
+        f"已将负责人设为 {common.md_escape(label)}",
     )
 
 
 def do_note(inquiry_id: int, note_key: str) -> None:
     text = st.session_state.get(note_key, "")
     _write(
-        lambda s: inquiries.add_note(s, actor=user, inquiry_id=inquiry_id, text=text), "备注已添加"
+        lambda s, actor: inquiries.add_note(s, actor=actor, inquiry_id=inquiry_id, text=text),
+        "备注已添加",
     )
     if st.session_state.get(K + "flash", ("",))[0] == "success":
         st.session_state[note_key] = ""
@@ -347,7 +404,7 @@ def detail(inquiry_id: int, colleagues: list) -> None:
             disabled=target is None,
         )
         note_key = K + f"complete_note_{inq.id}"
-        st.text_area("完成备注（可选）", key=note_key, max_chars=inquiries.MAX_NOTE_LENGTH)
+        st.text_area("完成备注（可选）", key=note_key, help=NOTE_HELP)
         st.button(
             "标记为已完成",
             type="primary",
@@ -356,7 +413,7 @@ def detail(inquiry_id: int, colleagues: list) -> None:
             args=({inq.id: inq.version}, note_key, f"询保申请 {inq.serial}"),
         )
     note_key = K + f"note_{inq.id}"
-    st.text_area("备注内容", key=note_key, max_chars=inquiries.MAX_NOTE_LENGTH)
+    st.text_area("备注内容", key=note_key, help=NOTE_HELP)
     st.button("添加备注", key=K + "add_note", on_click=do_note, args=(inq.id, note_key))
 
     st.markdown("**处理记录**")
@@ -385,7 +442,7 @@ def detail(inquiry_id: int, colleagues: list) -> None:
     match_labels = {"company_name": "公司名称", "mobile": "联系手机", "email": "联系邮箱"}
     for other, matched in dups:
         st.button(
-            f"{other.serial} · {other.company_name} · 相同："
+            f"{other.serial} · {common.md_escape(other.company_name)} · 相同："
             + "、".join(match_labels[m] for m in matched),
             key=K + f"dup_{other.id}",
             type="tertiary",
@@ -397,7 +454,7 @@ def detail(inquiry_id: int, colleagues: list) -> None:
 def bulk_panel(selected: dict[int, int]) -> None:
     st.info(f"已选择 {len(selected)} 条询保申请")
     note_key = K + "bulk_note"
-    st.text_area("批量完成备注（可选）", key=note_key, max_chars=inquiries.MAX_NOTE_LENGTH)
+    st.text_area("批量完成备注（可选）", key=note_key, help=NOTE_HELP)
     if not st.session_state.get(K + "confirm_bulk"):
         if st.button("批量标记为已完成", type="primary", key=K + "bulk"):
             st.session_state[K + "confirm_bulk"] = True
@@ -460,7 +517,7 @@ def export_panel(flt: queries.InquiryFilter, sort: str, result: queries.Page) ->
 # The page
 
 st.title("咨询处理")
-notices = _init_from_url() if not st.session_state.get(K + "ready") else []
+notices = restore_view()
 for notice in notices:
     st.warning(notice)
 message = st.session_state.pop(K + "flash", None)
@@ -532,6 +589,7 @@ with list_col:
     c2.selectbox("每页条数", queries.PAGE_SIZES, key=K + "size", on_change=_to_first_page)
     c3.number_input("页码", min_value=1, max_value=result.pages, step=1, key=K + "page")
     st.caption(f"第 {result.page} / {result.pages} 页")
+    remember_view()
     cutoff = queries.overdue_cutoff(utcnow(), get_settings().sla_working_days)
     frame = page_frame(result.rows, assignee_names, cutoff)
     styled = frame.style.apply(
