@@ -20,8 +20,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from dashboard import db, inquiries, queries
-from dashboard.inquiries import SHANGHAI
+from dashboard import clock, db, inquiries, queries
+from dashboard.clock import SHANGHAI
 from models import Inquiry, InquiryForm, User
 
 INQUIRY_COLUMNS = [c.name for c in Inquiry.__table__.columns]
@@ -99,7 +99,7 @@ class Context:
         return value
 
     def day_start(self, day: date) -> Any:
-        return self.ts(queries.day_start_utc(day))
+        return self.ts(clock.day_start_utc(day))
 
     def fetch(self, sql: str, params: dict | None = None) -> list[tuple]:
         with self.engine.connect() as c:
@@ -514,7 +514,7 @@ def report_ops(ctx: Context) -> list[Op]:
 
     periods = {
         "12m": reports.ReportFilter(start=ctx.today - timedelta(days=364), end=ctx.today),
-        "all": reports.ReportFilter(start=reports.EARLIEST, end=ctx.today),
+        "all": reports.ReportFilter(start=clock.EARLIEST, end=ctx.today),
     }
     sqlite = ctx.dialect == "sqlite"
 
@@ -533,8 +533,8 @@ def report_ops(ctx: Context) -> list[Op]:
         lo, hi = day(flt.start), day(flt.end)
         p = {"g": "m", "blo": day(mlo), "bhi": day(mhi), "lo": lo, "hi": hi}
         pw = {"g": "w", "blo": day(wlo), "bhi": day(whi), "lo": lo, "hi": hi}
-        cutoff = queries.overdue_cutoff(ctx.now, get_settings().sla_working_days)
-        cutoff_day = cutoff.astimezone(reports.SHANGHAI).date()
+        cutoff = clock.overdue_cutoff(ctx.now, get_settings().sla_working_days)
+        cutoff_day = cutoff.astimezone(SHANGHAI).date()
         last_whole = min(flt.end, cutoff_day - timedelta(days=1))
         olo, ohi = _months_and_edges(flt.start, last_whole)
         po = {"g": "m", "blo": day(olo), "bhi": day(ohi), "lo": lo, "hi": day(last_whole)}

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -23,6 +22,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
 from dashboard import accounts
+from dashboard.clock import SHANGHAI
 from dashboard.errors import Conflict, FormInvalid, NotAllowed, NotFound
 from models import (
     Action,
@@ -36,7 +36,6 @@ from models import (
     utcnow,
 )
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 STAFF_ROLES = (Role.staff.value, Role.manager.value)
 MAX_NOTE_LENGTH = 2000
 
@@ -433,8 +432,3 @@ def events(session: Session, *, actor: User, inquiry_id: int) -> list[tuple[Inqu
         raise NotFound("找不到该询保申请")
     rows = session.exec(_EVENTS, params={"inquiry_id": inquiry.id}).all()
     return [(event, user.label if user else "") for event, user in rows]
-
-
-def local_time(value: datetime | None) -> datetime | None:
-    """A stored UTC time as Asia/Shanghai time, for display."""
-    return value.astimezone(SHANGHAI) if value else None

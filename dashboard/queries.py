@@ -26,7 +26,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 
 import sqlalchemy as sa
@@ -35,8 +35,9 @@ from sqlalchemy.sql import util as sql_util
 from sqlmodel import Session, select
 
 from dashboard import accounts, regions
+from dashboard.clock import day_start_utc, overdue_cutoff
 from dashboard.errors import NotAllowed
-from dashboard.inquiries import SHANGHAI, STAFF_ROLES
+from dashboard.inquiries import STAFF_ROLES
 from dashboard.settings import get_settings
 from models import (
     INTENT_LABELS,
@@ -286,28 +287,6 @@ class Page:
     def total_label(self) -> str:
         """The total as the page shows it: ``1,234`` or, when capped, ``10,000+``."""
         return f"{self.total:,}+" if self.capped else f"{self.total:,}"
-
-
-def day_start_utc(day: date) -> datetime:
-    """The UTC instant at which an Asia/Shanghai calendar day begins."""
-    return datetime.combine(day, time.min, tzinfo=SHANGHAI)
-
-
-def overdue_cutoff(now: datetime, working_days: int) -> datetime:
-    """Inquiries submitted before this instant have waited more than ``working_days`` working
-    days (Monday–Friday, Asia/Shanghai; public holidays are not modelled).
-
-    Steps back one working day at a time from ``now``, keeping the clock time, so an inquiry
-    submitted on Friday 10:00 becomes overdue after 2 working days on Tuesday 10:00.
-    """
-    local = now.astimezone(SHANGHAI)
-    while local.weekday() >= 5:  # at the weekend the clock stands still at Friday's end
-        local = datetime.combine(local.date() - timedelta(days=1), time.max, tzinfo=SHANGHAI)
-    for _ in range(working_days):
-        local -= timedelta(days=1)
-        while local.weekday() >= 5:
-            local -= timedelta(days=1)
-    return local
 
 
 def _escape_like(term: str) -> str:

@@ -23,13 +23,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
 
 import pandas as pd
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from dashboard import accounts, queries, regions, rollup
+from dashboard import accounts, clock, regions, rollup
 from dashboard.settings import get_settings
 from models import (
     Inquiry,
@@ -45,7 +44,6 @@ from models import (
 
 T = TypeVar("T")
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 INTENT_LABELS = {
     Intent.insure.value: "我要投保",
@@ -66,7 +64,6 @@ COMPLETION_BUCKETS: tuple[tuple[str, float, float | None], ...] = (
 )
 
 QUICK_PERIODS = ("本月", "上月", "近30天", "近12个月", "今年", "全部")
-EARLIEST = date(2000, 1, 1)
 
 
 def managers_only(fn: Callable[..., T]) -> Callable[..., T]:
@@ -79,32 +76,6 @@ def managers_only(fn: Callable[..., T]) -> Callable[..., T]:
         return fn(session, *args, **kwargs)
 
     return wrapper
-
-
-def today_shanghai(now: datetime | None = None) -> date:
-    return (now or utcnow()).astimezone(SHANGHAI).date()
-
-
-def quick_period(name: str, today: date) -> tuple[date, date]:
-    """The (start, end) Shanghai days, both inclusive, of a quick pick such as 本月."""
-    month_start = today.replace(day=1)
-    if name == "本月":
-        return month_start, today
-    if name == "上月":
-        end = month_start - timedelta(days=1)
-        return end.replace(day=1), end
-    if name == "近30天":
-        return today - timedelta(days=29), today
-    if name == "近12个月":
-        year, month = today.year - 1, today.month + 1
-        if month == 13:
-            year, month = year + 1, 1
-        return date(year, month, 1), today
-    if name == "今年":
-        return date(today.year, 1, 1), today
-    if name == "全部":
-        return EARLIEST, today
-    raise ValueError(f"unknown period: {name}")
 
 
 @dataclass(frozen=True)
@@ -157,7 +128,7 @@ class ReportFilter:
             if get("from") or get("to"):
                 start = date.fromisoformat(get("from") or default.start.isoformat())
                 end = date.fromisoformat(get("to") or default.end.isoformat())
-                if start > end or start < EARLIEST or end > date(2100, 1, 1):
+                if start > end or start < clock.EARLIEST or end > date(2100, 1, 1):
                     raise ValueError
         except ValueError:
             start, end = default.start, default.end
@@ -296,8 +267,8 @@ def _summed(rows: Any, *keys: str) -> sa.Select:
 
 def _where(flt: ReportFilter) -> list[Any]:
     """Conditions on ``inquiry`` itself (the overdue count's last, partial day)."""
-    lo = queries.day_start_utc(flt.start)
-    hi = queries.day_start_utc(flt.end + timedelta(days=1))
+    lo = clock.day_start_utc(flt.start)
+    hi = clock.day_start_utc(flt.end + timedelta(days=1))
     out = [
         _T.c.status.in_(_COUNTED),
         _T.c.submitted_at >= lo,
@@ -487,8 +458,8 @@ def overdue_count(session: Session, flt: ReportFilter, *, now: datetime | None =
     """Inquiries of the period still waiting longer than ``settings.sla_working_days``: whole
     Shanghai days before the cutoff's day from the rollup, the cutoff's own day from
     ``inquiry`` (an index range of one day)."""
-    cutoff = queries.overdue_cutoff(now or utcnow(), get_settings().sla_working_days)
-    cutoff_day = cutoff.astimezone(SHANGHAI).date()
+    cutoff = clock.overdue_cutoff(now or utcnow(), get_settings().sla_working_days)
+    cutoff_day = cutoff.astimezone(clock.SHANGHAI).date()
     total = 0
     last_whole = min(flt.end, cutoff_day - timedelta(days=1))
     if flt.start <= last_whole:

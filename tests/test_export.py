@@ -11,7 +11,7 @@ from xml.etree import ElementTree
 import pytest
 import sqlalchemy as sa
 
-from dashboard import db, export, inquiries, queries
+from dashboard import clock, db, export, inquiries, queries
 from dashboard.queries import InquiryFilter
 from models import Inquiry
 from tests.conftest import valid_form
@@ -117,7 +117,7 @@ def test_times_are_shanghai_minutes_and_codes_are_labels(users, submitted):
     rows = {r[0]: r for r in csv.reader(io.StringIO(_csv(users)[0].decode("utf-8-sig")))}
 
     def local(t):
-        return t.astimezone(inquiries.SHANGHAI).strftime("%Y-%m-%d %H:%M")
+        return t.astimezone(clock.SHANGHAI).strftime("%Y-%m-%d %H:%M")
 
     assert rows[done.serial][12] == "已完成"
     assert rows[done.serial][14:] == [local(done.submitted_at), local(done.completed_at)]

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
-from dashboard import db, inquiries, queries
+from dashboard import clock, db, inquiries, queries
 from dashboard.queries import InquiryFilter
 from models import Inquiry
 from tests.conftest import valid_form
@@ -161,7 +161,7 @@ def test_assignee_filter_me_and_a_colleague(users, data):
 def test_overdue_counts_working_days_only(users, data, monkeypatch):
     # "now" is Tuesday 2026-03-24 13:00 Shanghai; 2 working days back is Friday 03-20 13:00.
     now = datetime(2026, 3, 24, 5, 0, tzinfo=UTC)
-    assert queries.overdue_cutoff(now, 2) == datetime(2026, 3, 20, 5, 0, tzinfo=UTC)
+    assert clock.overdue_cutoff(now, 2) == datetime(2026, 3, 20, 5, 0, tzinfo=UTC)
     monkeypatch.setattr(queries, "utcnow", lambda: now)
     # submitted and older than the cutoff: positions 0 (Fri 12:00), 1, 2; 3 and 4 are completed
     assert set(_ids(users, InquiryFilter(overdue=True))) == idx(data, 0, 1, 2)

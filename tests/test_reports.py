@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
-from dashboard import db, inquiries, reports
+from dashboard import clock, db, inquiries, reports
 from dashboard.reports import ReportFilter
 from models import Inquiry, User
 from tests.conftest import valid_form
@@ -236,4 +236,4 @@ def test_tampered_parameters_fall_back_with_a_notice(params):
     ],
 )
 def test_quick_periods(name, expected):
-    assert reports.quick_period(name, date(2026, 3, 18)) == expected
+    assert clock.period(name, date(2026, 3, 18)) == expected

@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
-from dashboard import db, inquiries, queries, reports, rollup, seed
+from dashboard import clock, db, inquiries, reports, rollup, seed
 from dashboard.reports import ReportFilter
 from dashboard.settings import get_settings
 from models import Inquiry, User
@@ -332,7 +332,7 @@ def expected_sections(rows: list[dict], flt: ReportFilter, now: datetime) -> dic
     in_period = [r for r in rows if counted(r)]
     mine = [r for r in in_period if not flt.province_code or r["province"] == flt.province_code]
     grain = {"day": "d", "week": "w", "month": "m"}[flt.granularity]
-    cutoff = queries.overdue_cutoff(now, get_settings().sla_working_days)
+    cutoff = clock.overdue_cutoff(now, get_settings().sla_working_days)
     hours = sorted(
         (r["completed_at"] - r["submitted_at"]).total_seconds() / 3600
         for r in mine
@@ -382,7 +382,7 @@ def test_every_section_equals_the_raw_rows_for_random_periods_and_filters(engine
     rng = random.Random(2026)
     filters = [random_filter(rng) for _ in range(40)]
     filters += [  # the quick picks, and a period inside one week / across a month end
-        ReportFilter(*reports.quick_period(name, date(2026, 11, 20)), granularity=g)
+        ReportFilter(*clock.period(name, date(2026, 11, 20)), granularity=g)
         for name in reports.QUICK_PERIODS
         for g in ("week", "month")
     ]

@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
-from dashboard import accounts, db, export, inquiries, queries, reports
+from dashboard import accounts, clock, db, export, inquiries, queries, reports
 from dashboard.errors import NotAllowed
 from models import AccountEvent, InquiryEvent, User
 from tests.conftest import PASSWORD, valid_form
@@ -45,7 +45,7 @@ def _snapshot(engine):
 
 
 def _all_time() -> reports.ReportFilter:
-    return reports.ReportFilter(*reports.quick_period("全部", reports.today_shanghai()))
+    return reports.ReportFilter(*clock.period("全部", clock.today()))
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dashboard import db, faults, inquiries, queries, regions
+from dashboard import clock, db, faults, inquiries, queries, regions
 from dashboard.errors import FormInvalid, NotFound
 from dashboard.views import common, entry_info
 from dashboard.views.entry_state import FIELDS, STATE_KEY, WIDGET_KEYS, EntryState
@@ -313,8 +313,7 @@ def _field_error(state: EntryState, *names: str) -> None:
 
 
 def _fmt(value) -> str:
-    local = inquiries.local_time(value)
-    return local.strftime("%Y-%m-%d %H:%M") if local else ""
+    return clock.show(value)
 
 
 def _region_selects(state: EntryState, readonly: bool) -> None:

@@ -13,7 +13,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, db, regions, reports
+from dashboard import charts, clock, db, regions, reports
 from dashboard.reports import INTENT_LABELS, ReportFilter
 from dashboard.views import common
 
@@ -77,16 +77,16 @@ def _png(spec_json: str) -> bytes:
 
 
 def _default_filter(today: date) -> ReportFilter:
-    start, end = reports.quick_period("本月", today)
+    start, end = clock.period("本月", today)
     return ReportFilter(start, end)
 
 
 def _controls() -> ReportFilter:
-    today = reports.today_shanghai()
+    today = clock.today()
     flt, notices = ReportFilter.from_params(st.query_params, default=_default_filter(today))
     for notice in notices:
         st.warning(notice)
-    picks = {name: reports.quick_period(name, today) for name in reports.QUICK_PERIODS}
+    picks = {name: clock.period(name, today) for name in reports.QUICK_PERIODS}
     current = next((n for n, rng in picks.items() if rng == (flt.start, flt.end)), "自定义")
     options = [*reports.QUICK_PERIODS, "自定义"]
     c1, c2, c3, c4 = st.columns([2, 3, 3, 2])
@@ -95,7 +95,7 @@ def _controls() -> ReportFilter:
         rng = c1.date_input(
             "自定义日期范围",
             value=(flt.start, flt.end),
-            min_value=reports.EARLIEST,
+            min_value=clock.EARLIEST,
             max_value=today + timedelta(days=366),
             key="reports_range",
         )
@@ -131,7 +131,7 @@ def _controls() -> ReportFilter:
     if chosen.to_params() != dict(st.query_params.to_dict()):
         st.query_params.from_dict(chosen.to_params())
     start_text, end_text = chosen.start.isoformat(), chosen.end.isoformat()
-    if chosen.start == reports.EARLIEST:
+    if chosen.start == clock.EARLIEST:
         start_text = "最早"
     st.caption(f"统计期间：{start_text} 至 {end_text}（北京时间，按提交日期；暂存不计入）")
     return chosen
@@ -200,7 +200,7 @@ flt = _controls()
 
 st.header("概览")
 ov = _overview(flt).set_index("指标")
-if flt.start == reports.EARLIEST:  # 全部: there is no earlier period to compare with
+if flt.start == clock.EARLIEST:  # 全部: there is no earlier period to compare with
     ov["上期"] = None
 total = ov.loc["新增咨询", "当前"]
 if not total:

@@ -10,14 +10,13 @@ compares, so a concurrent change becomes a Conflict message instead of an overwr
 from __future__ import annotations
 
 import io
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 import pandas as pd
 import streamlit as st
 
-from dashboard import accounts, db, export, inquiries, queries, regions
+from dashboard import accounts, clock, db, export, inquiries, queries, regions
 from dashboard.errors import Conflict, NotAllowed, NotFound
-from dashboard.inquiries import SHANGHAI
 from dashboard.settings import get_settings
 from dashboard.views import common
 from dashboard.views.triage_state import ViewMemory
@@ -41,20 +40,8 @@ MEMORY_KEY = "triage_view"
 NOTE_HELP = f"不超过{inquiries.MAX_NOTE_LENGTH}个字符"
 
 
-def today() -> date:
-    return utcnow().astimezone(SHANGHAI).date()
-
-
-def quick_range(pick: str, day: date) -> tuple[date | None, date | None]:
-    if pick == "今天":
-        return day, day
-    if pick == "本周":
-        return day - timedelta(days=day.weekday()), day
-    if pick == "本月":
-        return day.replace(day=1), day
-    if pick == "近30天":
-        return day - timedelta(days=29), day
-    return None, None
+def quick_range(pick: str) -> tuple[date | None, date | None]:
+    return clock.period(pick, clock.today()) if pick in clock.PERIODS else (None, None)
 
 
 def _init_from_url() -> list[str]:
@@ -73,7 +60,7 @@ def _init_from_url() -> list[str]:
             (
                 p
                 for p in QUICK_DATES[1:5]
-                if quick_range(p, today()) == (flt.submitted_from, flt.submitted_to)
+                if quick_range(p) == (flt.submitted_from, flt.submitted_to)
             ),
             "自定义",
         )
@@ -147,7 +134,7 @@ def filter_from_widgets() -> queries.InquiryFilter:
         start = chosen[0] if chosen else None
         end = chosen[1] if len(chosen) > 1 else start
     else:
-        start, end = quick_range(pick, today())
+        start, end = quick_range(pick)
     return queries.InquiryFilter(
         statuses=tuple(ss[K + "status"]),
         intents=tuple(ss[K + "intent"]),
@@ -312,18 +299,6 @@ def open_inquiry(inquiry_id: int | None) -> None:
 # Rendering
 
 
-def waited(inquiry: Inquiry, now: datetime) -> str:
-    if inquiry.submitted_at is None:
-        return ""
-    end = inquiry.completed_at or now
-    hours = int((end - inquiry.submitted_at).total_seconds() // 3600)
-    return f"{hours // 24}天{hours % 24}小时" if hours >= 24 else f"{hours}小时"
-
-
-def local(value: datetime | None) -> str:
-    return value.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if value else ""
-
-
 def page_frame(rows: list[Inquiry], names: dict[int, str], cutoff: datetime) -> pd.DataFrame:
     now = utcnow()
     return pd.DataFrame(
@@ -335,14 +310,11 @@ def page_frame(rows: list[Inquiry], names: dict[int, str], cutoff: datetime) -> 
             "联系电话": [f"{r.mobile} / {r.landline}" for r in rows],
             "联系邮箱": [r.email for r in rows],
             "询保内容": [INTENT_LABELS.get(r.intent, r.intent) for r in rows],
-            "提交日期": [local(r.submitted_at) for r in rows],
+            "提交日期": [clock.show(r.submitted_at) for r in rows],
             "申请状态": [STATUS_LABELS.get(r.status, r.status) for r in rows],
             "负责人": [names.get(r.assignee_id, "未分配") for r in rows],
-            "等待时长": [waited(r, now) for r in rows],
-            "超时": [
-                r.status == "submitted" and r.submitted_at is not None and r.submitted_at < cutoff
-                for r in rows
-            ],
+            "等待时长": [clock.waited(r.submitted_at, r.completed_at, now) for r in rows],
+            "超时": [clock.is_overdue(r.status, r.submitted_at, cutoff) for r in rows],
         }
     )
 
@@ -374,8 +346,8 @@ def detail(inquiry_id: int, colleagues: list) -> None:
         "其他需求": inq.other_needs or "",
         "申请状态": STATUS_LABELS.get(inq.status, inq.status),
         "负责人": names.get(inq.assignee_id, "未分配"),
-        "提交时间": local(inq.submitted_at),
-        "完成时间": local(inq.completed_at),
+        "提交时间": clock.show(inq.submitted_at),
+        "完成时间": clock.show(inq.completed_at),
     }
     st.dataframe(
         pd.DataFrame({"字段": list(fields), "内容": list(fields.values())}),
@@ -420,7 +392,7 @@ def detail(inquiry_id: int, colleagues: list) -> None:
     st.dataframe(
         pd.DataFrame(
             {
-                "时间": [local(e.at) for e, _ in trail],
+                "时间": [clock.show(e.at) for e, _ in trail],
                 "操作人": [name for _, name in trail],
                 "操作": [ACTION_LABELS.get(e.action, e.action) for e, _ in trail],
                 "状态": [
@@ -492,7 +464,7 @@ def export_panel(flt: queries.InquiryFilter, sort: str, result: queries.Page) ->
             db.session_scope(write=False) as session,
         ):
             n = writer(session, flt, actor=user, out=out, sort=sort)
-        stamp = utcnow().astimezone(SHANGHAI).strftime("%Y%m%d_%H%M")
+        stamp = clock.local_time(utcnow()).strftime("%Y%m%d_%H%M")
         st.session_state[K + "export"] = (flt, sort, kind, n, stamp, out.getvalue())
     ready = st.session_state.get(K + "export")
     if ready and ready[:2] == (flt, sort):
@@ -590,7 +562,7 @@ with list_col:
     c3.number_input("页码", min_value=1, max_value=result.pages, step=1, key=K + "page")
     st.caption(f"第 {result.page} / {result.pages} 页")
     remember_view()
-    cutoff = queries.overdue_cutoff(utcnow(), get_settings().sla_working_days)
+    cutoff = clock.overdue_cutoff(utcnow(), get_settings().sla_working_days)
     frame = page_frame(result.rows, assignee_names, cutoff)
     styled = frame.style.apply(
         lambda row: ["background-color: #fde2e1" if row["超时"] else "" for _ in row], axis=1

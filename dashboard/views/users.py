@@ -10,9 +10,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import accounts, db
+from dashboard import accounts, clock, db
 from dashboard.errors import DomainError, FormInvalid
-from dashboard.inquiries import local_time
 from dashboard.views import common
 from models import ROLE_LABELS
 
@@ -41,7 +40,7 @@ st.title("用户管理")
 
 
 def _time(value) -> str:
-    return local_time(value).strftime("%Y-%m-%d %H:%M") if value else ""
+    return clock.show(value)
 
 
 def _show_errors(err: DomainError) -> None:

@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import select
 from streamlit.testing.v1 import AppTest
 
-from dashboard import db, inquiries, regions
+from dashboard import clock, db, inquiries, regions
 from dashboard.views import common
 from dashboard.views.entry_state import STATE_KEY, WIDGET_KEYS
 from models import Inquiry, utcnow
@@ -326,7 +326,7 @@ def test_clicking_a_submitted_row_shows_it_read_only_with_status_and_dates(app, 
     assert all(w.disabled for w in fields)
     assert "保存" not in _buttons(at) and "提交" not in _buttons(at)
     info = at.info[0].value
-    submitted = inquiries.local_time(sent.submitted_at).strftime("%Y-%m-%d %H:%M")
+    submitted = clock.local_time(sent.submitted_at).strftime("%Y-%m-%d %H:%M")
     assert "已提交" in info and f"提交日期：{submitted}" in info
 
 
@@ -345,7 +345,7 @@ def test_submit_asks_for_confirmation_then_the_form_turns_read_only(app, users, 
     assert _widget(at, "contact_name").disabled
     row = at.dataframe[0].value.iloc[0]
     assert row["申请状态"] == "已提交"
-    assert row["提交日期"] == inquiries.local_time(stored.submitted_at).strftime("%Y-%m-%d")
+    assert row["提交日期"] == clock.local_time(stored.submitted_at).strftime("%Y-%m-%d")
 
 
 def test_cancelling_the_submit_dialog_submits_nothing(app, users, engine):
