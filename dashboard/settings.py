@@ -33,6 +33,16 @@ class Settings(BaseSettings):
     allow_demo_on_postgres: bool = Field(
         default=False, validation_alias="DASHBOARD_ALLOW_DEMO_ON_POSTGRES"
     )
+    #: PostgreSQL: seconds a new connection may take (libpq ``connect_timeout``; psycopg makes
+    #: anything below 2 into 2).
+    db_connect_timeout_s: int = Field(
+        default=5, ge=1, validation_alias="DASHBOARD_DB_CONNECT_TIMEOUT"
+    )
+    #: PostgreSQL: seconds one statement may run (server ``statement_timeout``; 0 = no limit).
+    #: The client gives up on a server that stops answering a little after it (``db.py``).
+    db_statement_timeout_s: int = Field(
+        default=30, ge=0, validation_alias="DASHBOARD_DB_STATEMENT_TIMEOUT"
+    )
     timezone: str = "Asia/Shanghai"
 
     @property

@@ -1,11 +1,13 @@
-"""The database layer: migrations on both backends, SQLite settings, transactional scopes."""
+"""The database layer: migrations on both backends, SQLite settings, PostgreSQL timeouts,
+transactional scopes."""
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 from alembic.script import ScriptDirectory
 
-from dashboard import db
+from dashboard import db, faults
 from models import User
 
 
@@ -58,3 +60,45 @@ def test_a_failing_scope_rolls_back(engine):
         pass
     with db.session_scope(engine) as s:
         assert s.exec(sa.select(sa.func.count()).select_from(User)).scalar_one() == 0
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_postgres_connections_carry_the_timeouts_besides_the_callers_options(engine):
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SHOW statement_timeout").scalar() == "30s"
+        assert conn.exec_driver_sql("SHOW search_path").scalar().startswith("test_")
+        params = conn.connection.driver_connection.info.get_parameters()
+        assert params["connect_timeout"] == "5"
+        assert params["keepalives"] == "1"
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_a_connection_taken_out_of_the_pool_for_bulk_work_has_no_time_limits(engine):
+    raw = engine.raw_connection()
+    dbapi = raw.driver_connection
+    raw.detach()  # what the bulk seeder does
+    try:
+        assert dbapi.execute("SHOW statement_timeout").fetchone()[0] == "0"
+        assert dbapi.deadline is None
+    finally:
+        raw.close()
+    with engine.connect() as conn:  # the pool's connections keep theirs
+        assert conn.exec_driver_sql("SHOW statement_timeout").scalar() == "30s"
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_sqlite_busy_is_an_outage_and_a_missing_table_is_a_bug(engine, tmp_path):
+    with pytest.raises(sa.exc.OperationalError) as missing, engine.connect() as conn:
+        conn.exec_driver_sql("SELECT * FROM no_such_table")
+    assert not faults.is_outage(missing.value)
+    impatient = db.create_engine(str(engine.url), connect_args={"timeout": 0.05})
+    blocker = engine.raw_connection()
+    try:
+        blocker.execute("BEGIN IMMEDIATE")
+        with pytest.raises(sa.exc.OperationalError) as busy, db.session_scope(impatient) as s:
+            s.add(User(username="late", password_hash="x", role="staff"))
+    finally:
+        blocker.rollback()
+        blocker.close()
+        impatient.dispose()
+    assert faults.is_outage(busy.value)
