@@ -7,6 +7,8 @@ modules. Whatever goes wrong, the visitor sees a message in Chinese, never a tra
 
 from __future__ import annotations
 
+from functools import partial
+
 import streamlit as st
 
 from dashboard.views import common, login
@@ -37,8 +39,39 @@ ROLE_PAGES = {
 # --------------------------------------------------------------------------------------------
 
 
+def _at_paths(page_fn, title: str, icon: str | None, names) -> list:
+    """``page_fn`` as a hidden page at each of these page paths (one function per path: a page
+    is known by its function)."""
+    pages = []
+    for name in names:
+
+        def at_path(page_fn=page_fn) -> None:
+            page_fn()
+
+        at_path.__name__ = f"{getattr(page_fn, '__name__', 'page')}_at_{name}"
+        pages.append(st.Page(at_path, title=title, icon=icon, url_path=name, visibility="hidden"))
+    return pages
+
+
+def _everywhere(page_fn, title: str, icon: str) -> list:
+    """``page_fn`` at the root and at every page path: a link to /reports opened before logging
+    in shows ``page_fn``, not Streamlit's English "Page not found", and keeps its path and query,
+    so that once the user has logged in the same URL shows that page with its parameters."""
+    root = st.Page(page_fn, title=title, icon=icon, default=True)
+    return [root, *_at_paths(page_fn, title, icon, PAGES)]
+
+
+NAV_NOTICE = "nav_notice"
+
+
+def _not_for_this_role(home) -> None:
+    """A page path the role may not see (a shared link, the tab of a user who logged out): the
+    role's first page instead, and a note saying why."""
+    st.session_state[NAV_NOTICE] = "您的账号无权访问所打开的页面，已为您转到您的首页。"
+    st.switch_page(home)
+
+
 def main() -> None:
-    common.new_run()
     login.startup()
     with common.db_errors():
         user = common.current_user()
@@ -50,12 +83,11 @@ def main() -> None:
     if user is None:
         if st.session_state.get("sso_refused"):
             st.navigation(
-                [st.Page(login.sso_refused_page, title="登录", icon=":material/login:")],
-                position="hidden",
+                _everywhere(login.sso_refused_page, "登录", ":material/login:"), position="hidden"
             ).run()
             return
         st.navigation(
-            [st.Page(login.login_page, title="登录", icon=":material/login:")], position="hidden"
+            _everywhere(login.login_page, "登录", ":material/login:"), position="hidden"
         ).run()
         return
     with st.sidebar:
@@ -71,12 +103,19 @@ def main() -> None:
     # A one-time password must be replaced first; single-sign-on sessions use no password.
     if user.must_change_password and not common.sso_logged_in():
         st.navigation(
-            [st.Page(login.change_password_page, title="修改密码", icon=":material/key:")],
+            _everywhere(login.change_password_page, "修改密码", ":material/key:"),
             position="hidden",
         ).run()
         return
-    pages = [PAGES[name] for name in ROLE_PAGES.get(Role(user.role), [])]
-    st.navigation(pages).run()
+    allowed = ROLE_PAGES.get(Role(user.role), [])
+    home = PAGES[allowed[0]]
+    others = _at_paths(
+        partial(_not_for_this_role, home), "投保咨询", None, [n for n in PAGES if n not in allowed]
+    )
+    notice = st.session_state.pop(NAV_NOTICE, None)
+    if notice:
+        st.toast(notice, icon=":material/info:")
+    st.navigation([PAGES[name] for name in allowed] + others).run()
 
 
 try:
@@ -84,4 +123,6 @@ try:
 except Exception as err:  # st.stop() and st.rerun() are BaseExceptions and pass through
     # Nothing of the error reaches the visitor (SQL, bound values, paths): a message in Chinese
     # with an id, and the traceback in the server log under that id.
-    st.error(common.failure_message(err), icon=":material/error:")
+    common.show_message("error", common.failure_message(err))
+finally:
+    common.end_of_run()

@@ -170,13 +170,17 @@ def clear_caches() -> None:
 
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=&])")
+# GitHub-flavoured markdown also links bare URLs and e-mail addresses found in the text after
+# escapes are resolved (``http://…``, ``www.…``, ``a@b.cn``); a zero-width space where the
+# pattern would match keeps them text and looks the same.
+_AUTOLINK = re.compile(r"(?<=:)(?=//)|(?<=www)(?=\.)|(?<=@)", re.IGNORECASE)
 
 
 def md_escape(text: str | None) -> str:
     """User text made safe for widgets that render markdown (captions, messages): every markdown,
-    HTML and LaTeX character is backslash-escaped, so it shows exactly as typed and never turns
-    into a link, an image, bold text or a formula."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", text or "")
+    HTML and LaTeX character is backslash-escaped and bare links are broken, so it shows exactly
+    as typed and never turns into a link, an image, bold text or a formula."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", _AUTOLINK.sub("\u200b", text or ""))
 
 
 DB_UNAVAILABLE = "数据库暂时不可用，请稍后重试。您刚才的操作没有保存，页面内容仍然保留。"
@@ -213,9 +217,19 @@ def show_outage() -> None:
         st.error(DB_UNAVAILABLE, icon=":material/warning:")
 
 
-def new_run() -> None:
-    """Called by ``app.py`` at the start of every run."""
+def end_of_run() -> None:
+    """Called by ``app.py`` when a run ends (button callbacks run at the start of a run, so the
+    flag is cleared at its end)."""
     st.session_state.pop(_OUTAGE_SHOWN, None)
+
+
+def show_message(kind: str, text: str) -> None:
+    """A message kept for the next run (``("success" | "warning" | "error", text)``); the outage
+    message goes through ``show_outage``, so it is never shown twice."""
+    if text == DB_UNAVAILABLE:
+        show_outage()
+        return
+    {"success": st.success, "warning": st.warning}.get(kind, st.error)(text)
 
 
 log = logging.getLogger("dashboard")

@@ -25,7 +25,6 @@ from dashboard.views.entry_state import FIELDS, STATE_KEY, WIDGET_KEYS, EntrySta
 from models import (
     FIELD_LABELS,
     INTENT_LABELS,
-    MAX_LENGTHS,
     STATUS_LABELS,
     Inquiry,
     InquiryForm,
@@ -400,13 +399,7 @@ def _form(state: EntryState, current: Inquiry | None) -> None:
     def text(name: str, **kwargs: Any) -> None:
         # No max_chars: the browser would silently drop a longer paste and save the old text;
         # the form's check names the field and the limit instead.
-        st.text_input(
-            _label(name),
-            key=WIDGET_KEYS[name],
-            help=f"不超过{MAX_LENGTHS[name]}个字符",
-            disabled=readonly,
-            **kwargs,
-        )
+        st.text_input(_label(name), key=WIDGET_KEYS[name], disabled=readonly, **kwargs)
         _field_error(state, name)
 
     text("company_name")
@@ -431,7 +424,6 @@ def _form(state: EntryState, current: Inquiry | None) -> None:
     st.text_area(
         FIELD_LABELS["other_needs"],
         key=WIDGET_KEYS["other_needs"],
-        help=f"不超过{MAX_LENGTHS['other_needs']}个字符",
         placeholder="选择“我有其他需求”时必填",
         disabled=readonly,
     )
@@ -528,7 +520,7 @@ def _notice(state: EntryState) -> None:
         return
     kind, message = state.notice
     state.notice = None
-    {"success": st.success, "warning": st.warning}.get(kind, st.error)(message)
+    common.show_message(kind, message)
 
 
 # --------------------------------------------------------------------------------------------

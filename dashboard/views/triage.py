@@ -37,7 +37,7 @@ K = "triage_"  # prefix of this page's widget keys
 MEMORY_KEY = "triage_view"
 # No max_chars on text areas: the browser would silently drop a longer paste and keep the old
 # text; the domain refuses it instead, naming the field and the limit.
-NOTE_HELP = f"不超过{inquiries.MAX_NOTE_LENGTH}个字符"
+NOTE_HINT = f"不超过{inquiries.MAX_NOTE_LENGTH}个字符"
 
 
 def quick_range(pick: str) -> tuple[date | None, date | None]:
@@ -281,6 +281,14 @@ def do_assign(inquiry_id: int, assignee_id: int | None, label: str) -> None:
     )
 
 
+def do_assign_chosen(inquiry_id: int, choices: dict[int, str]) -> None:
+    """分配: the colleague chosen in the select box *now*. A click sent before the rerun of a
+    new choice finished carries that choice in the session state, not in the button's args."""
+    chosen = st.session_state.get(K + "assign_to")
+    if chosen in choices:
+        do_assign(inquiry_id, chosen, choices[chosen])
+
+
 def do_note(inquiry_id: int, note_key: str) -> None:
     text = st.session_state.get(note_key, "")
     _write(
@@ -371,12 +379,12 @@ def detail(inquiry_id: int, colleagues: list) -> None:
         c2.button(
             "分配",
             key=K + "assign",
-            on_click=do_assign,
-            args=(inq.id, target, choices.get(target, "")),
+            on_click=do_assign_chosen,
+            args=(inq.id, choices),
             disabled=target is None,
         )
         note_key = K + f"complete_note_{inq.id}"
-        st.text_area("完成备注（可选）", key=note_key, help=NOTE_HELP)
+        st.text_area("完成备注（可选）", key=note_key, placeholder=NOTE_HINT)
         st.button(
             "标记为已完成",
             type="primary",
@@ -385,7 +393,7 @@ def detail(inquiry_id: int, colleagues: list) -> None:
             args=({inq.id: inq.version}, note_key, f"询保申请 {inq.serial}"),
         )
     note_key = K + f"note_{inq.id}"
-    st.text_area("备注内容", key=note_key, help=NOTE_HELP)
+    st.text_area("备注内容", key=note_key, placeholder=NOTE_HINT)
     st.button("添加备注", key=K + "add_note", on_click=do_note, args=(inq.id, note_key))
 
     st.markdown("**处理记录**")
@@ -426,7 +434,7 @@ def detail(inquiry_id: int, colleagues: list) -> None:
 def bulk_panel(selected: dict[int, int]) -> None:
     st.info(f"已选择 {len(selected)} 条询保申请")
     note_key = K + "bulk_note"
-    st.text_area("批量完成备注（可选）", key=note_key, help=NOTE_HELP)
+    st.text_area("批量完成备注（可选）", key=note_key, placeholder=NOTE_HINT)
     if not st.session_state.get(K + "confirm_bulk"):
         if st.button("批量标记为已完成", type="primary", key=K + "bulk"):
             st.session_state[K + "confirm_bulk"] = True
@@ -494,7 +502,7 @@ for notice in notices:
     st.warning(notice)
 message = st.session_state.pop(K + "flash", None)
 if message:
-    (st.success if message[0] == "success" else st.error)(message[1])
+    common.show_message(*message)
 
 with common.db_errors(), db.session_scope(write=False) as session:
     staff = accounts.staff_members(session)

@@ -484,20 +484,3 @@ def test_a_draft_changed_elsewhere_is_not_overwritten(app, users, engine):
     assert _widget(at, "contact_name").value == "本页的修改"
     [stored] = [i for i in _stored(engine) if i.id == draft.id]
     assert stored.contact_name == "另一个标签页"
-
-
-def test_a_database_outage_while_saving_keeps_the_typed_form(app, users, engine, monkeypatch):
-    import sqlalchemy.exc
-
-    at = _open(app)
-    _fill_valid(at)
-
-    def lost_connection(*args, **kwargs):
-        raise sqlalchemy.exc.OperationalError("INSERT", {}, Exception("server closed"))
-
-    monkeypatch.setattr(inquiries, "save_draft", lost_connection)
-    _click(at, "保存")
-    assert common.DB_UNAVAILABLE in _errors(at)
-    assert _widget(at, "contact_name").value == "王五"
-    assert at.selectbox(key=WIDGET_KEYS["district_code"]).value == "440305"
-    assert _stored(engine) == []
