@@ -302,22 +302,150 @@ class ReportHours(SQLModel, table=True):
 # ---------------------------------------------------------------------------------------------
 # The form
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
-_CONTROL_MULTILINE = re.compile(
-    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\ufeff]"
-)
-_MOBILE = re.compile(r"1[3-9]\d{9}")
+#: Unicode categories no text field keeps: controls (Cc), format characters — zero-width, bidi
+#: marks and isolates, soft hyphen, tags — (Cf), surrogates (Cs), private use (Co), unassigned
+#: (Cn), and line/paragraph separators (Zl, Zp).
+_REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+#: Characters of other categories that show as nothing: the combining grapheme joiner, the Hangul
+#: fillers and the Khmer inherent vowels (Unicode "default ignorable" code points).
+_INVISIBLE_LETTERS = frozenset("\u034f\u115f\u1160\u17b4\u17b5\u3164\uffa0")
+
+
+def _refused_char(char: str, *, multiline: bool) -> bool:
+    if char in "\r\n":
+        return not multiline
+    category = unicodedata.category(char)
+    return (
+        category in _REFUSED_CATEGORIES
+        or char in _INVISIBLE_LETTERS
+        or (category == "Zs" and char != " ")  # after NFKC every ordinary space is U+0020
+    )
+
+
+def text_problem(value: str | None, label: str, *, multiline: bool = False) -> str | None:
+    """Why ``value`` may not be stored as the field ``label`` (Chinese), or None.
+
+    Refused, after NFKC (so a no-break or ideographic space is a space): control characters, format
+    characters (zero-width, bidi marks, overrides and isolates, soft hyphen, tags), surrogates,
+    private use, unassigned code points, separators other than the space, and the few letters that
+    show as nothing. ``multiline`` text may have line breaks (``\n``, ``\r\n`` or ``\r``); a tab is
+    refused everywhere. The message names the first such character, counted from 1 in ``value``.
+    """
+    for position, char in enumerate(value or "", start=1):
+        if any(_refused_char(c, multiline=multiline) for c in unicodedata.normalize("NFKC", char)):
+            return (
+                f"{label}包含不可见字符或控制字符（第{position}个字符，U+{ord(char):04X}），"
+                "请删除后重试"
+            )
+    return None
+
+
+def visible_text(value: str | None) -> str:
+    """``value`` (NFKC) without the characters ``text_problem`` refuses, for input that is only
+    looked up, never stored (a search term): dropping them is kinder than refusing, and no NUL
+    ever reaches PostgreSQL."""
+    text = unicodedata.normalize("NFKC", value or "")
+    return "".join(c for c in text if not _refused_char(c, multiline=False))
+
+
+def clean_text(value: str | None) -> str | None:
+    """``value`` as stored: NFKC (full-width letters, digits and punctuation become their ASCII
+    forms), line breaks as ``\n``, stripped; None when nothing is left."""
+    if value is None:
+        return None
+    text = unicodedata.normalize("NFKC", value).replace("\r\n", "\n").replace("\r", "\n")
+    return text.strip() or None
+
+
+def length_problem(value: str | None, label: str, limit: int) -> str | None:
+    """``{label}不能超过{limit}个字符（现有{n}个）`` when ``value`` is longer than ``limit``."""
+    if value is not None and len(value) > limit:
+        return f"{label}不能超过{limit}个字符（现有{len(value)}个）"
+    return None
+
+
+USERNAME_MAX_LENGTH = 64
+
+
+def normalize_username(raw: str | None) -> str:
+    """A username as stored and compared: NFKC, stripped, lower case (``ＳＴＡＦＦ`` → ``staff``).
+
+    ``str.lower`` rather than ``casefold`` so that it agrees with SQL ``lower()``, which the unique
+    index ``ix_user_account_username_lower`` and ``accounts.get_by_username`` use.
+    """
+    return unicodedata.normalize("NFKC", raw or "").strip().lower()
+
+
+def username_problem(name: str) -> str | None:
+    """Why ``name`` (already normalized) cannot be a username (Chinese), or None."""
+    if not name:
+        return "请填写用户名"
+    if len(name) > USERNAME_MAX_LENGTH:
+        return f"用户名不能超过{USERNAME_MAX_LENGTH}个字符（现有{len(name)}个）"
+    if any(c.isspace() for c in name):
+        return "用户名不能包含空格"
+    return text_problem(name, "用户名")
+
+
+EMAIL_LOCAL_MAX_LENGTH = 64
+
+
+def normalize_email(raw: str | None) -> str | None:
+    """An e-mail address as ``email-validator`` normalizes it (domain lower-cased), or None when
+    it is not one. At most 64 characters before the @ (RFC 5321; the library checks that only in
+    its strict mode)."""
+    text = clean_text(raw)
+    if not text or text_problem(text, "") is not None:
+        return None
+    try:
+        return validate_email(text, check_deliverability=False, strict=True).normalized
+    except EmailNotValidError:
+        return None
+
+
+def email_problem(raw: str | None, label: str) -> str | None:
+    """Why ``raw`` is not an e-mail address (Chinese, naming ``label``), or None. Empty is fine."""
+    text = clean_text(raw)
+    if not text or normalize_email(text) is not None:
+        return None
+    local = text.rpartition("@")[0]
+    if len(local) > EMAIL_LOCAL_MAX_LENGTH:
+        return (
+            f"{label}格式不正确（@ 前不能超过{EMAIL_LOCAL_MAX_LENGTH}个字符，现有{len(local)}个）"
+        )
+    return f"{label}格式不正确"
+
+
+_PHONE_CHARACTERS = frozenset("0123456789 +-().")
+_MOBILE = re.compile(r"1[3-9][0-9]{9}")
 _EXTENSION = re.compile(
-    r"^(?P<main>.+?)(?:\s*(?:-|－|—|转|分机|ext\.?|x|#)\s*(?P<ext>\d{1,6}))$", re.I
+    r"^(?P<main>.+?)(?:\s*(?:-|转|分机|ext\.?|x|#)\s*(?P<ext>[0-9]{1,6}))$", re.I
 )
+
+
+def _phone_text(raw: str) -> str:
+    """NFKC (full-width digits), stripped, with every kind of dash as ``-``."""
+    text = unicodedata.normalize("NFKC", raw).strip()
+    return "".join("-" if unicodedata.category(c) == "Pd" else c for c in text)
+
+
+def _phone_characters_ok(raw: str, *, extension: bool = False) -> bool:
+    """Digits, spaces, dashes, dots, brackets and +; with ``extension``, also an extension after
+    ``-``, ``转``, ``分机``, ``ext``, ``x`` or ``#``. Nothing else: phonenumbers reads letters as
+    the keypad digits under them (``0755-CALL-SHOP`` → ``0755-22557467``), so they are refused."""
+    text = _phone_text(raw)
+    match = _EXTENSION.match(text) if extension else None
+    return all(c in _PHONE_CHARACTERS for c in (match["main"] if match else text))
 
 
 def normalize_mobile(raw: str) -> str | None:
     """A mainland mobile number as 11 digits, or None when it is not one.
 
-    Accepts full-width digits, spaces, dashes and a +86 / 0086 prefix.
+    Accepts full-width digits, spaces, dashes and a +86 / 0086 prefix; nothing else (no letters).
     """
-    text = unicodedata.normalize("NFKC", raw).strip()
+    text = _phone_text(raw)
+    if not _phone_characters_ok(text):
+        return None
     try:
         number = phonenumbers.parse(text, "CN")
     except phonenumbers.NumberParseException:
@@ -334,9 +462,12 @@ def normalize_mobile(raw: str) -> str | None:
 
 
 def normalize_landline(raw: str) -> str | None:
-    """A mainland fixed-line number as ``0755-12345678`` (``-123`` for an extension), or None."""
-    text = unicodedata.normalize("NFKC", raw).strip()
-    if not text:
+    """A mainland fixed-line number as ``0755-12345678`` (``-123`` for an extension), or None.
+
+    Accepts what a mobile number may have, an area code in brackets and an extension; no letters.
+    """
+    text = _phone_text(raw)
+    if not text or not _phone_characters_ok(text, extension=True):
         return None
     candidates = [(text, None)]
     match = _EXTENSION.match(text)
@@ -368,7 +499,8 @@ def normalize_landline(raw: str) -> str | None:
 
 
 class InquiryForm(SQLModel):
-    """What the entry form holds. Strings are stripped; ``errors()`` validates every rule."""
+    """What the entry form holds. Strings are kept as ``clean_text`` makes them (NFKC, stripped,
+    ``\n`` line breaks); ``errors()`` validates every rule."""
 
     company_name: str | None = None
     province_code: str | None = None
@@ -384,24 +516,19 @@ class InquiryForm(SQLModel):
 
     @field_validator("*", mode="before")
     @classmethod
-    def _strip(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            value = value.strip()
-            return value or None
-        return value
+    def _clean(cls, value: Any) -> Any:
+        # Every string as it will be stored (NFKC, stripped): errors() checks that form, so the
+        # lengths and characters it judges are the ones that reach the database.
+        return clean_text(value) if isinstance(value, str) else value
 
     def errors(self) -> dict[str, str]:
         """Field → message, for every rule broken; empty when the form may be saved."""
         errs: dict[str, str] = {}
         for field in ("company_name", "address_detail", "contact_name"):
-            value = getattr(self, field)
             label = FIELD_LABELS[field]
-            if not value:
-                errs[field] = f"请填写{label}"
-            elif len(value) > MAX_LENGTHS[field]:
-                errs[field] = f"{label}不能超过{MAX_LENGTHS[field]}个字符"
-            elif _CONTROL.search(value):
-                errs[field] = f"{label}包含不可见的控制字符"
+            problem = self._text_problem(field) if getattr(self, field) else f"请填写{label}"
+            if problem:
+                errs[field] = problem
 
         region_error = regions.chain_error(self.province_code, self.city_code, self.district_code)
         if region_error:
@@ -409,40 +536,50 @@ class InquiryForm(SQLModel):
 
         if not self.mobile:
             errs["mobile"] = "请填写联系手机"
-        elif len(self.mobile) > MAX_LENGTHS["mobile"] or normalize_mobile(self.mobile) is None:
+        elif problem := self._text_problem("mobile"):
+            errs["mobile"] = problem
+        elif not _phone_characters_ok(self.mobile):
+            errs["mobile"] = (
+                "联系手机只能包含数字、空格、短横线和括号（可加 +86 前缀），不能包含字母"
+            )
+        elif normalize_mobile(self.mobile) is None:
             errs["mobile"] = "联系手机格式不正确（应为11位手机号码，如 13812345678）"
 
         if not self.landline:
             errs["landline"] = "请填写联系固话"
-        elif (
-            len(self.landline) > MAX_LENGTHS["landline"]
-            or normalize_landline(self.landline) is None
-        ):
+        elif problem := self._text_problem("landline"):
+            errs["landline"] = problem
+        elif not _phone_characters_ok(self.landline, extension=True):
+            errs["landline"] = (
+                "联系固话只能包含数字、空格、短横线和括号，分机号前可写“转”“分机”“ext”“x”或“#”，"
+                "不能包含其他字母"
+            )
+        elif normalize_landline(self.landline) is None:
             errs["landline"] = "联系固话格式不正确（应为区号-号码，如 010-12345678，可加分机号）"
 
         if not self.email:
             errs["email"] = "请填写联系邮箱"
-        elif len(self.email) > MAX_LENGTHS["email"] or self.normalized_email() is None:
-            errs["email"] = "联系邮箱格式不正确"
+        elif problem := self._text_problem("email") or email_problem(self.email, "联系邮箱"):
+            errs["email"] = problem
 
         if self.intent not in INTENT_LABELS:
             errs["intent"] = "请选择询保内容"
         if self.other_needs:
-            if len(self.other_needs) > MAX_LENGTHS["other_needs"]:
-                errs["other_needs"] = f"其他需求不能超过{MAX_LENGTHS['other_needs']}个字符"
-            elif _CONTROL_MULTILINE.search(self.other_needs):
-                errs["other_needs"] = "其他需求包含不可见的控制字符"
+            if problem := self._text_problem("other_needs", multiline=True):
+                errs["other_needs"] = problem
         elif self.intent == Intent.other:
             errs["other_needs"] = "选择“我有其他需求”时请填写其他需求"
         return errs
 
+    def _text_problem(self, field: str, *, multiline: bool = False) -> str | None:
+        """The length, then the characters, of a filled-in text field."""
+        value, label = getattr(self, field), FIELD_LABELS[field]
+        return length_problem(value, label, MAX_LENGTHS[field]) or text_problem(
+            value, label, multiline=multiline
+        )
+
     def normalized_email(self) -> str | None:
-        if not self.email:
-            return None
-        try:
-            return validate_email(self.email, check_deliverability=False).normalized
-        except EmailNotValidError:
-            return None
+        return normalize_email(self.email)
 
     def clean_values(self) -> dict[str, Any]:
         """The column values to store; call only when ``errors()`` is empty."""

@@ -22,11 +22,11 @@ import sqlalchemy as sa
 import sqlalchemy.orm
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
+import models
 from dashboard.errors import FormInvalid, NotAllowed, NotFound
 from models import ROLE_LABELS, AccountEvent, LoginSource, Role, User, utcnow
 
@@ -108,7 +108,24 @@ def record(
 
 
 def get_by_username(session: Session, username: str) -> User | None:
-    return session.exec(select(User).where(User.username == username)).first()
+    """The account ``username`` names, whatever its case or width (``models.normalize_username``).
+
+    Compared with ``lower(username)`` (the unique index ``ix_user_account_username_lower``), so an
+    account created before usernames were normalized (``Staff``) is found as ``staff`` too; one
+    whose stored name NFKC or SQL ``lower()`` would change otherwise (``ｓｔａｆｆ``) is still found
+    by its exact name, which wins over a normalized match.
+    """
+    typed = (username or "").strip()
+    normalized = models.normalize_username(typed)
+    if not normalized or "\x00" in typed:  # no account has either; PostgreSQL refuses a NUL
+        return None
+    matches = session.exec(
+        select(User).where(
+            sa.or_(sa.func.lower(User.username) == normalized, User.username == typed)
+        )
+    ).all()
+    exact = [user for user in matches if user.username == typed]
+    return (exact or matches or [None])[0]
 
 
 def create_user(
@@ -123,11 +140,17 @@ def create_user(
     actor: User | None = None,
     check_password: bool = True,
 ) -> User:
-    """Create an account. Enterprise accounts need a company name. Raises FormInvalid."""
-    username = (username or "").strip()
+    """Create an account. Enterprise accounts need a company name. Raises FormInvalid.
+
+    The username is stored normalized (NFKC, lower case: ``models.normalize_username``) and must
+    not be taken in any case or width; the unique index on ``lower(username)`` settles two
+    creations of the same name at the same moment (the loser gets the same FormInvalid).
+    """
+    username = models.normalize_username(username)
     errs: dict[str, str] = {}
-    if not username or len(username) > 64 or any(c.isspace() for c in username):
-        errs["username"] = "用户名不能为空、不能含空格，且不超过64个字符"
+    username_error = models.username_problem(username)
+    if username_error:
+        errs["username"] = username_error
     elif get_by_username(session, username) is not None:
         errs["username"] = "用户名已被使用"
     if role not in ROLE_LABELS:
@@ -139,12 +162,17 @@ def create_user(
     )
     if problem:
         errs["password"] = problem
-    if role == Role.enterprise and not (company_name or "").strip():
+    company_name, display_name = models.clean_text(company_name), models.clean_text(display_name)
+    if role == Role.enterprise and not company_name:
         errs["company_name"] = "企业用户需要填写公司名称"
-    elif len((company_name or "").strip()) > 100:
-        errs["company_name"] = "公司名称不能超过100个字符"
-    if len((display_name or "").strip()) > 64:
-        errs["display_name"] = "显示名称不能超过64个字符"
+    elif problem := models.length_problem(company_name, "公司名称", 100) or models.text_problem(
+        company_name, "公司名称"
+    ):
+        errs["company_name"] = problem
+    if problem := models.length_problem(display_name, "显示名称", 64) or models.text_problem(
+        display_name, "显示名称"
+    ):
+        errs["display_name"] = problem
     email_problem = _email_problem(email)
     if email_problem:
         errs["email"] = email_problem
@@ -154,12 +182,17 @@ def create_user(
         username=username,
         password_hash=hash_password(password),
         role=role,
-        company_name=(company_name or "").strip() or None,
-        display_name=(display_name or "").strip() or None,
+        company_name=company_name,
+        display_name=display_name,
         email=_normalized_email(email),
     )
-    session.add(user)
-    session.flush()
+    try:
+        with session.begin_nested():  # a SAVEPOINT: losing the race leaves the session usable
+            session.add(user)
+            session.flush()
+    except sa.exc.IntegrityError as exc:
+        # The only unique keys of user_account are the username and lower(username).
+        raise FormInvalid({"username": "用户名已被使用"}) from exc
     record(
         session,
         action="created",
@@ -354,19 +387,12 @@ def staff_members(session: Session) -> list[User]:
 
 
 def _normalized_email(email: str | None) -> str | None:
-    email = (email or "").strip()
-    if not email:
-        return None
-    try:
-        return validate_email(email, check_deliverability=False).normalized.lower()
-    except EmailNotValidError:
-        return None
+    normalized = models.normalize_email(email)
+    return normalized.lower() if normalized else None
 
 
 def _email_problem(email: str | None) -> str | None:
-    if (email or "").strip() and _normalized_email(email) is None:
-        return "邮箱格式不正确"
-    return None
+    return models.email_problem(email, "邮箱")
 
 
 # --------------------------------------------------------------------------------------------
@@ -451,7 +477,7 @@ def count_users(
 
 def _user_conditions(search: str, role: str | None) -> list:
     conds = []
-    term = (search or "").strip()
+    term = models.visible_text(search).strip()
     if term:
         conds.append(
             sa.or_(

@@ -33,6 +33,9 @@ from models import (
     SerialCounter,
     Status,
     User,
+    clean_text,
+    length_problem,
+    text_problem,
     utcnow,
 )
 
@@ -160,6 +163,17 @@ def _visible(actor: User, inquiry: Inquiry) -> bool:
     if actor.role in STAFF_ROLES:
         return inquiry.status != Status.draft
     return False
+
+
+def _checked_note(text: str | None, label: str) -> str:
+    """A note as stored (NFKC, stripped); FormInvalid naming ``label`` when it is too long or
+    holds control or invisible characters (PostgreSQL would refuse a NUL outright)."""
+    problem = length_problem(text, label, MAX_NOTE_LENGTH) or text_problem(
+        text, label, multiline=True
+    )
+    if problem:
+        raise FormInvalid({"note": problem})
+    return clean_text(text) or ""
 
 
 def _validated(form: InquiryForm) -> dict:
@@ -339,11 +353,9 @@ def assign(session: Session, *, actor: User, inquiry_id: int, assignee_id: int |
 def add_note(session: Session, *, actor: User, inquiry_id: int, text: str) -> InquiryEvent:
     """Append a staff note to the audit trail (the inquiry itself does not change)."""
     actor = accounts.require_role(session, actor, *STAFF_ROLES, write=True)
-    text = (text or "").strip()
+    text = _checked_note(text, "备注内容")
     if not text:
         raise FormInvalid({"note": "请填写备注内容"})
-    if len(text) > MAX_NOTE_LENGTH:
-        raise FormInvalid({"note": f"备注不能超过{MAX_NOTE_LENGTH}个字符"})
     inquiry = get(session, actor=actor, inquiry_id=inquiry_id)
     event = _event(
         session,
@@ -376,9 +388,7 @@ def complete(
     ids = list(dict.fromkeys(int(i) for i in inquiry_ids))
     if not ids:
         raise FormInvalid({"inquiry_ids": "请先选择要标记为已完成的询保申请"})
-    note = (note or "").strip()
-    if len(note) > MAX_NOTE_LENGTH:
-        raise FormInvalid({"note": f"备注不能超过{MAX_NOTE_LENGTH}个字符"})
+    note = _checked_note(note, "完成备注")
     rows = _load_for_update(session, ids)
     missing = [i for i in ids if i not in rows or not _visible(actor, rows[i])]
     if missing:

@@ -292,20 +292,22 @@ def test_successful_logins_do_not_count_against_the_source(engine, users):
 
 def test_parallel_attempts_from_one_source_never_exceed_its_limit(engine, users):
     limit = accounts.SOURCE_MAX_FAILURES
+    streams, each = 4, 7
 
     def work(i):
-        for k in range(8):
+        for k in range(each):
             with db.session_scope(engine) as s:
                 accounts.authenticate(
                     s, username=f"nobody{i}-{k}", password="wrong", source="192.0.2.9"
                 )
+        return "done"
 
-    _in_parallel(6, work)
+    assert _in_parallel(streams, work) == ["done"] * streams
     with db.session_scope(engine, write=False) as s:
         refused = s.exec(
             select(sa.func.count())
             .select_from(AccountEvent)
             .where(AccountEvent.action == "login_refused_source")
         ).one()
-    # 48 attempts: the first `limit` are checked, every other one is refused unchecked.
-    assert refused == 48 - limit
+    # The first `limit` attempts are checked, every later one is refused unchecked.
+    assert refused == streams * each - limit

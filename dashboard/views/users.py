@@ -70,7 +70,7 @@ if notice:
 
 search_col, role_col = st.columns([2, 1])
 search = search_col.text_input(
-    "搜索用户", placeholder="用户名、显示名称、公司名称或邮箱", max_chars=100
+    "搜索用户", placeholder="用户名、显示名称、公司名称或邮箱", max_chars=100, key="users_search"
 )
 role_filter = role_col.selectbox(
     "角色筛选", [None, *ROLE_LABELS], format_func=lambda r: "全部" if r is None else ROLE_LABELS[r]

@@ -2,7 +2,7 @@
 after password by opening new browser sessions (``dashboard.accounts.authenticate``).
 
 Revision ID: 0011_login_source
-Revises: 0009_bulk_load_journal
+Revises: 0010_username_ci
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011_login_source"
-down_revision = "0009_bulk_load_journal"
+down_revision = "0010_username_ci"
 branch_labels = None
 depends_on = None
 
