@@ -271,3 +271,19 @@ def test_a_nul_in_the_user_search_finds_as_if_it_were_not_there(app, users):
     app.text_input(key="users_search").input("sta\x00ff").run()
     _clean(app)
     assert set(app.dataframe[0].value["用户名"]) == {"staff", "staff2"}
+
+
+def test_a_ten_thousand_character_paste_is_refused_naming_the_field_and_nothing_is_saved(
+    app, users
+):
+    from tests.views.test_entry import _fill_valid
+
+    login(app, "company", PASSWORD)
+    _fill_valid(app)
+    app.text_input(key=WIDGET_KEYS["company_name"]).input("长" * 10_000)
+    _button(app, "保存").click().run()
+    _clean(app)
+    assert any("公司名称不能超过100个字符（现有10000个）" in e.value for e in app.error)
+    assert app.text_input(key=WIDGET_KEYS["company_name"]).value == "长" * 10_000
+    with db.session_scope(write=False) as s:
+        assert s.exec(select(Inquiry)).all() == []
