@@ -133,6 +133,10 @@ def utcnow() -> datetime:
 
 class User(SQLModel, table=True):
     __tablename__ = "user_account"
+    # One account per name whatever its case (``normalize_username``); migration 0010.
+    __table_args__ = (
+        sa.Index("ix_user_account_username_lower", sa.func.lower(sa.text("username")), unique=True),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     username: str = Field(max_length=64, sa_column_kwargs={"unique": True}, index=False)
@@ -178,6 +182,20 @@ class LoginSource(SQLModel, table=True):
     failures: int = Field(default=0)
     window_start: datetime = Field(sa_type=UTCDateTime)
     blocked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class BulkLoadPending(SQLModel, table=True):
+    """What a running bulk load has taken away (an index, a foreign key, a trigger…) and the
+    statement that puts it back, so that a start after a killed load restores it
+    (``dashboard.bulkload``); migration 0009."""
+
+    __tablename__ = "bulk_load_pending"
+
+    id: int | None = Field(default=None, primary_key=True)
+    owner: str = Field(max_length=64)
+    kind: str = Field(max_length=16)
+    name: str = Field(max_length=128)
+    ddl: str = Field(sa_type=sa.Text)
 
 
 class SerialCounter(SQLModel, table=True):

@@ -421,9 +421,9 @@ def alembic_config(engine: Engine | None = None) -> Config:
 
 
 def migrate(engine: Engine | None = None) -> None:
-    """Bring the schema up to date (``alembic upgrade heads``). Safe to call on every start."""
+    """Bring the schema up to date (``alembic upgrade head``). Safe to call on every start."""
     engine = engine or get_engine()
-    command.upgrade(alembic_config(engine), "heads")
+    command.upgrade(alembic_config(engine), "head")
     with engine.begin() as conn:
         unbounded(conn)  # putting back what a bulk load dropped may take minutes on a big table
         # A bulk load killed half-way left indexes, the search trigger (and index) missing...
