@@ -1,7 +1,7 @@
 """Command line: ``python -m dashboard init-db | seed | create-user | list-users | set-role |
 deactivate | activate | reset-password``.
 
-Account commands act as the operator at the console (``actor=None`` in ``accounts``): the same
+Account commands act as the operator at the console (``accounts.Operator``): the same
 rules as the 用户管理 page apply (the last active administrator stays), and every change is
 audited. Passwords are never command-line arguments: they are prompted for twice, or read from
 the first line of standard input with ``--password-stdin``.
@@ -77,8 +77,9 @@ def cmd_create_user(args: argparse.Namespace) -> int:
     password = _read_password(args.password_stdin)
     try:
         with db.session_scope() as session:
-            user = accounts.create_user(
+            user, _ = accounts.add_user(
                 session,
+                actor=accounts.Operator.at_console(),
                 username=args.username,
                 password=password,
                 role=args.role,
@@ -116,7 +117,7 @@ def _account_command(args: argparse.Namespace, change) -> int:
 def cmd_list_users(args: argparse.Namespace) -> int:
     db.migrate()
     with db.session_scope(write=False) as session:
-        users = accounts.list_users(session, actor=None)
+        users = accounts.list_users(session, actor=accounts.Operator.at_console())
     for u in users:
         state = "在用" if u.is_active else "已停用"
         last = u.last_login_at.isoformat(timespec="minutes") if u.last_login_at else "-"
@@ -127,7 +128,9 @@ def cmd_list_users(args: argparse.Namespace) -> int:
 
 def cmd_set_role(args: argparse.Namespace) -> int:
     def change(session, user):
-        accounts.set_role(session, actor=None, user_id=user.id, role=args.role)
+        accounts.set_role(
+            session, actor=accounts.Operator.at_console(), user_id=user.id, role=args.role
+        )
         return f"已将 {user.username} 的角色改为{ROLE_LABELS[args.role]}"
 
     return _account_command(args, change)
@@ -135,7 +138,9 @@ def cmd_set_role(args: argparse.Namespace) -> int:
 
 def cmd_set_active(args: argparse.Namespace) -> int:
     def change(session, user):
-        accounts.set_active(session, actor=None, user_id=user.id, active=args.active)
+        accounts.set_active(
+            session, actor=accounts.Operator.at_console(), user_id=user.id, active=args.active
+        )
         return f"已{'启用' if args.active else '停用'}账号 {user.username}"
 
     return _account_command(args, change)
@@ -145,7 +150,9 @@ def cmd_reset_password(args: argparse.Namespace) -> int:
     password = None if args.one_time else _read_password(args.password_stdin)
 
     def change(session, user):
-        generated = accounts.reset_password(session, actor=None, user_id=user.id, password=password)
+        generated = accounts.reset_password(
+            session, actor=accounts.Operator.at_console(), user_id=user.id, password=password
+        )
         if generated:
             return f"已重置 {user.username} 的密码。一次性密码（首次登录后须修改）：{generated}"
         return f"已重置 {user.username} 的密码"

@@ -12,8 +12,11 @@ themselves, and the last active administrator always stays. Every change writes 
 
 from __future__ import annotations
 
+import getpass
+import os
 import secrets
 import string
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
@@ -137,7 +140,7 @@ def create_user(
     company_name: str | None = None,
     display_name: str | None = None,
     email: str | None = None,
-    actor: User | None = None,
+    actor: Administrator | None = None,
     check_password: bool = True,
 ) -> User:
     """Create an account. Enterprise accounts need a company name. Raises FormInvalid.
@@ -193,13 +196,10 @@ def create_user(
     except sa.exc.IntegrityError as exc:
         # The only unique keys of user_account are the username and lower(username).
         raise FormInvalid({"username": "用户名已被使用"}) from exc
-    record(
-        session,
-        action="created",
-        user_id=user.id,
-        actor_id=actor.id if actor else None,
-        detail=f"role={role}",
-    )
+    if actor is None:
+        record(session, action="created", user_id=user.id, detail=f"role={role}")
+    else:
+        _audit(session, "created", user, actor, f"role={role}")
     return user
 
 
@@ -363,7 +363,7 @@ def require_role(session: Session, actor: User | None, *roles: str, write: bool 
     ``write=True`` also keeps the row from being deactivated or demoted until the transaction
     ends, so a write is never committed for an actor whose rights were withdrawn meanwhile.
     """
-    if actor is None or actor.id is None:
+    if not isinstance(actor, User) or actor.id is None:
         raise NotAllowed(NOT_ALLOWED)
     fresh = session.exec(_ACTOR_LOCKED if write else _ACTOR, params={"id": actor.id}).first()
     if fresh is None or not fresh.is_active or fresh.role not in roles:
@@ -396,7 +396,33 @@ def _email_problem(email: str | None) -> str | None:
 
 
 # --------------------------------------------------------------------------------------------
-# Administration (role admin, or the command line with actor=None)
+# Administration: an active administrator, or the operator at the server's console
+
+
+@dataclass(frozen=True)
+class Operator:
+    """Whoever runs ``python -m dashboard`` on the server. They hold the database already, so
+    account administration is theirs without an account of the app; the audit trail names them
+    (``console:<name>`` in ``AccountEvent.detail``, no ``actor_id``). Nothing else accepts an
+    operator: the inquiry and report functions want a ``User``."""
+
+    name: str
+
+    @classmethod
+    def at_console(cls) -> Operator:
+        """The operating-system user running this process."""
+        try:
+            return cls(getpass.getuser())
+        except (KeyError, OSError):  # no passwd entry (a container's numeric user)
+            return cls(f"uid {os.getuid()}")
+
+    @property
+    def label(self) -> str:
+        return f"console:{self.name}"
+
+
+#: Who may administer accounts.
+Administrator = User | Operator
 
 
 #: Account administration is rare; PostgreSQL runs it one transaction at a time (a transaction
@@ -405,12 +431,13 @@ def _email_problem(email: str | None) -> str | None:
 _ADMIN_LOCK_KEY = 0x5A_0AD_0001
 
 
-def _require_admin(session: Session, actor: User | None, *, write: bool = False) -> User | None:
-    """The acting administrator re-read from the database (None: the operator at the console)."""
+def _require_admin(session: Session, actor: Administrator, *, write: bool = False) -> Administrator:
+    """The acting administrator re-read from the database, or the console operator; NotAllowed
+    for anyone else (also for no actor at all)."""
     if write and session.get_bind().dialect.name == "postgresql":
         session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADMIN_LOCK_KEY})
-    if actor is None:
-        return None
+    if isinstance(actor, Operator):
+        return actor
     return require_role(session, actor, Role.admin.value, write=write)
 
 
@@ -437,21 +464,28 @@ def _other_active_admins(session: Session, user: User) -> int:
     return len(rows)
 
 
-def _guard_admin_removal(session: Session, actor: User | None, user: User, what: str) -> None:
-    if actor is not None and actor.id == user.id:
+def _guard_admin_removal(session: Session, actor: Administrator, user: User, what: str) -> None:
+    if isinstance(actor, User) and actor.id == user.id:
         raise NotAllowed(f"不能{what}自己的账号")
     if user.role == Role.admin and user.is_active and _other_active_admins(session, user) == 0:
         raise NotAllowed(f"不能{what}最后一个在用的系统管理员")
 
 
-def _actor_id(actor: User | None) -> int | None:
-    return actor.id if actor is not None else None
+def _audit(
+    session: Session, action: str, user: User, actor: Administrator, detail: str = ""
+) -> None:
+    """Record an administrative change: the acting account, or the console operator by name."""
+    if isinstance(actor, Operator):
+        detail = f"{detail} by {actor.label}".strip()
+        record(session, action=action, user_id=user.id, detail=detail)
+    else:
+        record(session, action=action, user_id=user.id, actor_id=actor.id, detail=detail)
 
 
 def list_users(
     session: Session,
     *,
-    actor: User | None,
+    actor: Administrator,
     search: str = "",
     role: str | None = None,
     limit: int | None = None,
@@ -466,7 +500,7 @@ def list_users(
 
 
 def count_users(
-    session: Session, *, actor: User | None, search: str = "", role: str | None = None
+    session: Session, *, actor: Administrator, search: str = "", role: str | None = None
 ) -> int:
     """How many accounts ``list_users`` would list without a limit."""
     _require_admin(session, actor)
@@ -495,7 +529,7 @@ def _user_conditions(search: str, role: str | None) -> list:
 def add_user(
     session: Session,
     *,
-    actor: User | None,
+    actor: Administrator,
     username: str,
     role: str,
     password: str | None = None,
@@ -526,7 +560,7 @@ def add_user(
     return user, generated
 
 
-def set_role(session: Session, *, actor: User | None, user_id: int, role: str) -> User:
+def set_role(session: Session, *, actor: Administrator, user_id: int, role: str) -> User:
     """Change an account's role. Enterprise accounts need a company name."""
     actor = _require_admin(session, actor, write=True)
     if role not in ROLE_LABELS:
@@ -538,20 +572,14 @@ def set_role(session: Session, *, actor: User | None, user_id: int, role: str) -
         _guard_admin_removal(session, actor, user, "降级")
     if role == Role.enterprise and not user.company_name:
         raise FormInvalid({"role": "企业用户需要公司名称，请先为该账号填写公司名称"})
-    record(
-        session,
-        action="role_changed",
-        user_id=user.id,
-        actor_id=_actor_id(actor),
-        detail=f"{user.role}->{role}",
-    )
+    _audit(session, "role_changed", user, actor, f"{user.role}->{role}")
     user.role = role
     session.add(user)
     session.flush()
     return user
 
 
-def set_active(session: Session, *, actor: User | None, user_id: int, active: bool) -> User:
+def set_active(session: Session, *, actor: Administrator, user_id: int, active: bool) -> User:
     """Deactivate (no login, sessions end at their next click) or reactivate an account."""
     actor = _require_admin(session, actor, write=True)
     user = _target(session, user_id)
@@ -564,19 +592,14 @@ def set_active(session: Session, *, actor: User | None, user_id: int, active: bo
         user.failed_logins = 0
         user.first_failed_at = None
         user.locked_until = None
-    record(
-        session,
-        action="activated" if active else "deactivated",
-        user_id=user.id,
-        actor_id=_actor_id(actor),
-    )
+    _audit(session, "activated" if active else "deactivated", user, actor)
     session.add(user)
     session.flush()
     return user
 
 
 def reset_password(
-    session: Session, *, actor: User | None, user_id: int, password: str | None = None
+    session: Session, *, actor: Administrator, user_id: int, password: str | None = None
 ) -> str | None:
     """Give an account a new password and lift a login lock.
 
@@ -595,12 +618,12 @@ def reset_password(
     user.failed_logins = 0
     user.first_failed_at = None
     user.locked_until = None
-    record(
+    _audit(
         session,
-        action="password_reset",
-        user_id=user.id,
-        actor_id=_actor_id(actor),
-        detail="one-time password" if generated else "set by administrator",
+        "password_reset",
+        user,
+        actor,
+        "one-time password" if generated else "set by administrator",
     )
     session.add(user)
     session.flush()
@@ -693,7 +716,7 @@ def user_for_identity(
     return user
 
 
-def recent_events(session: Session, *, actor: User | None, limit: int = 50) -> list[dict]:
+def recent_events(session: Session, *, actor: Administrator, limit: int = 50) -> list[dict]:
     """The latest account audit events, newest first, with usernames (administrators only)."""
     _require_admin(session, actor)
     subject = sa.orm.aliased(User)

@@ -251,10 +251,14 @@ def test_the_last_active_admin_always_stays(engine, users):
         admin2, _ = accounts.add_user(s, actor=admin, username="admin2", role="admin")
     with db.session_scope(engine) as s:
         accounts.set_active(s, actor=admin2, user_id=admin.id, active=False)
-    # admin2 is now the last one: the console (actor=None) cannot remove them either.
+    # admin2 is now the last one: the console (actor=accounts.Operator("tests")) cannot remove them either.
     for call in (
-        lambda s: accounts.set_active(s, actor=None, user_id=admin2.id, active=False),
-        lambda s: accounts.set_role(s, actor=None, user_id=admin2.id, role="manager"),
+        lambda s: accounts.set_active(
+            s, actor=accounts.Operator("tests"), user_id=admin2.id, active=False
+        ),
+        lambda s: accounts.set_role(
+            s, actor=accounts.Operator("tests"), user_id=admin2.id, role="manager"
+        ),
     ):
         with pytest.raises(NotAllowed, match="最后一个"), db.session_scope(engine) as s:
             call(s)

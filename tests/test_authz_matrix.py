@@ -323,3 +323,57 @@ def test_tampered_url_parameters_never_raise_or_widen_access(app, users, world, 
     for frame in app.dataframe:
         if frame.value is not None and "申请状态" in frame.value.columns:
             assert "暂存" not in set(frame.value["申请状态"])
+
+
+# --------------------------------------------------------------------------------------------
+# Who administers: an administrator or the console operator, never "nobody"
+
+ADMIN_CALLS = {
+    "list_users": lambda s, a, u: accounts.list_users(s, actor=a),
+    "count_users": lambda s, a, u: accounts.count_users(s, actor=a),
+    "recent_events": lambda s, a, u: accounts.recent_events(s, actor=a),
+    "add_user": lambda s, a, u: accounts.add_user(s, actor=a, username="newbie", role="staff"),
+    "set_role": lambda s, a, u: accounts.set_role(s, actor=a, user_id=u.id, role="manager"),
+    "set_active": lambda s, a, u: accounts.set_active(s, actor=a, user_id=u.id, active=False),
+    "reset_password": lambda s, a, u: accounts.reset_password(s, actor=a, user_id=u.id),
+}
+
+
+@pytest.mark.parametrize("call", list(ADMIN_CALLS))
+@pytest.mark.parametrize("who", ["nobody", "operator", "admin", "staff"])
+def test_account_administration_needs_an_administrator_or_the_console(engine, users, call, who):
+    actor = {
+        "nobody": None,
+        "operator": accounts.Operator("ops"),
+        "admin": users["admin"],
+        "staff": users["staff"],
+    }[who]
+    expected = OK if who in ("operator", "admin") else NA
+    assert _outcome(engine, lambda s: ADMIN_CALLS[call](s, actor, users["staff2"])) == expected
+
+
+def test_the_console_operator_is_named_in_the_audit_trail(engine, users):
+    with db.session_scope(engine) as s:
+        accounts.set_active(
+            s, actor=accounts.Operator("ops"), user_id=users["staff2"].id, active=False
+        )
+    with db.session_scope(engine) as s:
+        events = accounts.recent_events(s, actor=users["admin"])
+    assert (events[0]["action"], events[0]["actor"], events[0]["detail"]) == (
+        "deactivated",
+        "",
+        "by console:ops",
+    )
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda s: inquiries.complete(s, actor=accounts.Operator("ops"), inquiry_ids=[1]),
+        lambda s: queries.list_page(s, queries.InquiryFilter(), actor=accounts.Operator("ops")),
+        lambda s: inquiries.save_draft(s, actor=None, form=valid_form()),
+    ],
+    ids=["operator completes", "operator lists", "nobody saves"],
+)
+def test_inquiries_want_a_user_never_the_operator_or_nobody(engine, users, call):
+    assert _outcome(engine, call) == NA

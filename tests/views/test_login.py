@@ -124,14 +124,20 @@ def test_the_demo_warning_stays_until_every_demo_password_is_changed(app, engine
     _demo(monkeypatch, engine)
     with db.session_scope() as s:
         accounts.reset_password(
-            s, actor=None, user_id=demo["admin"].id, password="private-keeper-pass-9"
+            s,
+            actor=accounts.Operator("tests"),
+            user_id=demo["admin"].id,
+            password="private-keeper-pass-9",
         )
     app.run()
     assert any("演示模式" in w.value for w in app.warning)  # staff etc. are still public
     with db.session_scope() as s:
         for user in demo.values():
             accounts.reset_password(
-                s, actor=None, user_id=user.id, password="private-keeper-pass-9"
+                s,
+                actor=accounts.Operator("tests"),
+                user_id=user.id,
+                password="private-keeper-pass-9",
             )
     st.cache_data.clear()  # the check is cached for a minute
     app.run()
