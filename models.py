@@ -53,6 +53,28 @@ class Action(StrEnum):
     completed = "completed"
 
 
+class AccountAction(StrEnum):
+    """What ``AccountEvent.action`` records (``dashboard.accounts``)."""
+
+    created = "created"
+    registered = "registered"
+    role_changed = "role_changed"
+    activated = "activated"
+    deactivated = "deactivated"
+    password_reset = "password_reset"
+    password_changed = "password_changed"
+    login = "login"
+    login_failed = "login_failed"
+    locked = "locked"
+    unlocked = "unlocked"
+    login_refused_locked = "login_refused_locked"
+    login_refused_inactive = "login_refused_inactive"
+    login_refused_source = "login_refused_source"
+    source_blocked = "source_blocked"
+    sso_login = "sso_login"
+    sso_refused = "sso_refused"
+
+
 STATUS_LABELS: dict[str, str] = {"draft": "暂存", "submitted": "已提交", "completed": "已完成"}
 INTENT_LABELS: dict[str, str] = {
     "insure": "我要投保",
@@ -72,6 +94,25 @@ ACTION_LABELS: dict[str, str] = {
     "assigned": "分配",
     "noted": "备注",
     "completed": "标记为已完成",
+}
+ACCOUNT_ACTION_LABELS: dict[str, str] = {
+    "created": "创建账号",
+    "registered": "企业注册",
+    "role_changed": "修改角色",
+    "activated": "启用",
+    "deactivated": "停用",
+    "password_reset": "重置密码",
+    "password_changed": "修改密码",
+    "login": "登录",
+    "login_failed": "登录失败",
+    "locked": "锁定",
+    "unlocked": "解锁",
+    "login_refused_locked": "锁定期间登录",
+    "login_refused_inactive": "停用账号登录",
+    "login_refused_source": "来源受限时登录",
+    "source_blocked": "来源受限",
+    "sso_login": "统一身份登录",
+    "sso_refused": "统一身份被拒",
 }
 
 #: Form field → label, in the form's order (DESIGN.md).

@@ -31,7 +31,7 @@ from sqlmodel import Session, select
 
 import models
 from dashboard.errors import FormInvalid, NotAllowed, NotFound
-from models import ROLE_LABELS, AccountEvent, LoginSource, Role, User, utcnow
+from models import ROLE_LABELS, AccountAction, AccountEvent, LoginSource, Role, User, utcnow
 
 MAX_FAILED_LOGINS = 5
 FAILURE_WINDOW = timedelta(minutes=15)
@@ -99,7 +99,7 @@ def generate_password() -> str:
 def record(
     session: Session,
     *,
-    action: str,
+    action: AccountAction,
     user_id: int | None,
     actor_id: int | None = None,
     detail: str = "",
@@ -197,9 +197,9 @@ def create_user(
         # The only unique keys of user_account are the username and lower(username).
         raise FormInvalid({"username": "用户名已被使用"}) from exc
     if actor is None:
-        record(session, action="created", user_id=user.id, detail=f"role={role}")
+        record(session, action=AccountAction.created, user_id=user.id, detail=f"role={role}")
     else:
-        _audit(session, "created", user, actor, f"role={role}")
+        _audit(session, AccountAction.created, user, actor, f"role={role}")
     return user
 
 
@@ -221,7 +221,12 @@ def authenticate(
     """
     now = now or utcnow()
     if source is not None and not _count_source_attempt(session, source, now):
-        record(session, action="login_refused_source", user_id=None, detail=f"source={source}")
+        record(
+            session,
+            action=AccountAction.login_refused_source,
+            user_id=None,
+            detail=f"source={source}",
+        )
         return None
     user = get_by_username(session, (username or "").strip())
     if user is not None:
@@ -236,24 +241,24 @@ def authenticate(
         return None
     ok = verify_password(user.password_hash, password or "")
     if user.locked_until and user.locked_until > now:
-        record(session, action="login_refused_locked", user_id=user.id)
+        record(session, action=AccountAction.login_refused_locked, user_id=user.id)
         return None
     if not user.is_active:
-        record(session, action="login_refused_inactive", user_id=user.id)
+        record(session, action=AccountAction.login_refused_inactive, user_id=user.id)
         return None
     if not ok:
         if user.first_failed_at is None or now - user.first_failed_at > FAILURE_WINDOW:
             user.first_failed_at = now
             user.failed_logins = 0
         user.failed_logins += 1
-        record(session, action="login_failed", user_id=user.id)
+        record(session, action=AccountAction.login_failed, user_id=user.id)
         if user.failed_logins >= MAX_FAILED_LOGINS:
             user.locked_until = now + LOCK_DURATION
             user.failed_logins = 0
             user.first_failed_at = None
             record(
                 session,
-                action="locked",
+                action=AccountAction.locked,
                 user_id=user.id,
                 detail=f"{MAX_FAILED_LOGINS} failed logins",
             )
@@ -262,14 +267,14 @@ def authenticate(
     if source is not None:
         _forgive_source_attempt(session, source)
     if user.locked_until is not None:
-        record(session, action="unlocked", user_id=user.id, detail="lock expired")
+        record(session, action=AccountAction.unlocked, user_id=user.id, detail="lock expired")
         user.locked_until = None
     user.failed_logins = 0
     user.first_failed_at = None
     user.last_login_at = now
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    record(session, action="login", user_id=user.id)
+    record(session, action=AccountAction.login, user_id=user.id)
     session.add(user)
     return user
 
@@ -318,7 +323,9 @@ def _count_source_attempt(session: Session, source: str, now: datetime) -> bool:
             .where(_SOURCES.c.source == source)
             .values(failures=0, window_start=now, blocked_until=now + SOURCE_BLOCK)
         )
-        record(session, action="source_blocked", user_id=None, detail=f"source={source}")
+        record(
+            session, action=AccountAction.source_blocked, user_id=None, detail=f"source={source}"
+        )
         return False
     return True
 
@@ -472,7 +479,7 @@ def _guard_admin_removal(session: Session, actor: Administrator, user: User, wha
 
 
 def _audit(
-    session: Session, action: str, user: User, actor: Administrator, detail: str = ""
+    session: Session, action: AccountAction, user: User, actor: Administrator, detail: str = ""
 ) -> None:
     """Record an administrative change: the acting account, or the console operator by name."""
     if isinstance(actor, Operator):
@@ -572,7 +579,7 @@ def set_role(session: Session, *, actor: Administrator, user_id: int, role: str)
         _guard_admin_removal(session, actor, user, "降级")
     if role == Role.enterprise and not user.company_name:
         raise FormInvalid({"role": "企业用户需要公司名称，请先为该账号填写公司名称"})
-    _audit(session, "role_changed", user, actor, f"{user.role}->{role}")
+    _audit(session, AccountAction.role_changed, user, actor, f"{user.role}->{role}")
     user.role = role
     session.add(user)
     session.flush()
@@ -592,7 +599,7 @@ def set_active(session: Session, *, actor: Administrator, user_id: int, active: 
         user.failed_logins = 0
         user.first_failed_at = None
         user.locked_until = None
-    _audit(session, "activated" if active else "deactivated", user, actor)
+    _audit(session, AccountAction.activated if active else AccountAction.deactivated, user, actor)
     session.add(user)
     session.flush()
     return user
@@ -620,7 +627,7 @@ def reset_password(
     user.locked_until = None
     _audit(
         session,
-        "password_reset",
+        AccountAction.password_reset,
         user,
         actor,
         "one-time password" if generated else "set by administrator",
@@ -649,7 +656,7 @@ def change_password(
         raise FormInvalid(errs)
     user.password_hash = hash_password(new_password)
     user.must_change_password = False
-    record(session, action="password_changed", user_id=user.id, actor_id=user.id)
+    record(session, action=AccountAction.password_changed, user_id=user.id, actor_id=user.id)
     session.add(user)
     session.flush()
     return user
@@ -682,7 +689,7 @@ def register_company(
         company_name=company_name,
         email=email,
     )
-    record(session, action="registered", user_id=user.id, actor_id=user.id)
+    record(session, action=AccountAction.registered, user_id=user.id, actor_id=user.id)
     return user
 
 
@@ -697,21 +704,23 @@ def user_for_identity(
     """
     normalized = _normalized_email(email)
     if normalized is None or email_verified is False:
-        record(session, action="sso_refused", user_id=None, detail=f"email={email!r}"[:500])
+        record(
+            session, action=AccountAction.sso_refused, user_id=None, detail=f"email={email!r}"[:500]
+        )
         return None
     matches = session.exec(select(User).where(sa.func.lower(User.email) == normalized)).all()
     eligible = [u for u in matches if u.is_active and u.role in SSO_ROLES]
     if len(matches) != 1 or len(eligible) != 1:
         record(
             session,
-            action="sso_refused",
+            action=AccountAction.sso_refused,
             user_id=matches[0].id if len(matches) == 1 else None,
             detail=f"email={normalized}",
         )
         return None
     user = eligible[0]
     user.last_login_at = utcnow()
-    record(session, action="sso_login", user_id=user.id, detail=f"email={normalized}")
+    record(session, action=AccountAction.sso_login, user_id=user.id, detail=f"email={normalized}")
     session.add(user)
     return user
 

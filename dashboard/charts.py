@@ -10,7 +10,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from dashboard.reports import INTENT_LABELS
+from models import INTENT_LABELS
 
 FONT = "WenQuanYi Zen Hei, Noto Sans CJK SC, Microsoft YaHei, sans-serif"
 INTENT_DOMAIN = list(INTENT_LABELS.values())

@@ -28,11 +28,12 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlmodel import Session
 
+import models
 from dashboard import accounts, clock, regions, rollup
 from dashboard.settings import get_settings
 from models import (
+    INTENT_LABELS,
     Inquiry,
-    Intent,
     ReportCity,
     ReportCount,
     ReportHours,
@@ -45,12 +46,8 @@ from models import (
 T = TypeVar("T")
 
 
-INTENT_LABELS = {
-    Intent.insure.value: "我要投保",
-    Intent.buyer_credit.value: "我要调查买方资信",
-    Intent.other.value: "我有其他需求",
-}
-STATUS_LABELS = {Status.submitted.value: "已提交", Status.completed.value: "已完成"}
+#: The statuses a report counts (drafts never are), with their labels.
+STATUS_LABELS = {code: models.STATUS_LABELS[code] for code in (Status.submitted, Status.completed)}
 GRANULARITIES = {"day": "日", "week": "周", "month": "月"}
 
 #: Completion-time histogram: (label, lower bound in hours inclusive, upper bound exclusive).
@@ -369,7 +366,7 @@ def volume_by_intent(session: Session, flt: ReportFilter) -> pd.DataFrame:
 @managers_only
 def intent_share_over_time(session: Session, flt: ReportFilter) -> pd.DataFrame:
     """Intent counts and shares per day/week/month. Columns 期间, intent, 数量, 询保内容, 占比."""
-    df = trend.__wrapped__(session, flt)
+    df = _trend(session, flt)
     if df.empty:
         df["占比"] = pd.Series(dtype=float)
         return df
@@ -406,8 +403,7 @@ def volume_by_region(
     return df
 
 
-@managers_only
-def trend(session: Session, flt: ReportFilter) -> pd.DataFrame:
+def _trend(session: Session, flt: ReportFilter) -> pd.DataFrame:
     """趋势: inquiries per period bucket (Shanghai day, Monday week or month) and intent.
     Columns 期间 (datetime of the bucket start), intent, 数量, 询保内容."""
     rows = _rollup(_COUNT, flt, flt.granularity, ("intent",), province=_province(flt))
@@ -421,8 +417,7 @@ def trend(session: Session, flt: ReportFilter) -> pd.DataFrame:
     return df
 
 
-@managers_only
-def status_mix(session: Session, flt: ReportFilter) -> pd.DataFrame:
+def _status_mix(session: Session, flt: ReportFilter) -> pd.DataFrame:
     """处理效率: submitted vs completed per intent. Columns intent, status, 数量, 询保内容, 状态."""
     rows = _rollup(_COUNT, flt, "month", ("intent", "status"), province=_province(flt))
     df = pd.DataFrame(
@@ -435,8 +430,7 @@ def status_mix(session: Session, flt: ReportFilter) -> pd.DataFrame:
     return df
 
 
-@managers_only
-def completion_time_distribution(session: Session, flt: ReportFilter) -> pd.DataFrame:
+def _completion_time_distribution(session: Session, flt: ReportFilter) -> pd.DataFrame:
     """Histogram of hours from submission to completion, bucketed in SQL. Columns 用时, 数量, 序号
     (every bucket listed, zeros included, in order). The bucket bounds are whole hours, so the
     rollup's whole hours place every completion exactly."""
@@ -453,8 +447,7 @@ def completion_time_distribution(session: Session, flt: ReportFilter) -> pd.Data
     return pd.DataFrame(rows_out, columns=["用时", "数量", "序号"])
 
 
-@managers_only
-def overdue_count(session: Session, flt: ReportFilter, *, now: datetime | None = None) -> int:
+def _overdue_count(session: Session, flt: ReportFilter, *, now: datetime | None = None) -> int:
     """Inquiries of the period still waiting longer than ``settings.sla_working_days``: whole
     Shanghai days before the cutoff's day from the rollup, the cutoff's own day from
     ``inquiry`` (an index range of one day)."""
@@ -487,10 +480,18 @@ def overdue_count(session: Session, flt: ReportFilter, *, now: datetime | None =
 def efficiency(session: Session, flt: ReportFilter) -> dict[str, Any]:
     """处理效率 in one call: status mix, completion-time histogram and the overdue count."""
     return {
-        "status_mix": status_mix.__wrapped__(session, flt),
-        "completion_time": completion_time_distribution.__wrapped__(session, flt),
-        "overdue": overdue_count.__wrapped__(session, flt),
+        "status_mix": _status_mix(session, flt),
+        "completion_time": _completion_time_distribution(session, flt),
+        "overdue": _overdue_count(session, flt),
     }
+
+
+# The sections that others combine are written unguarded (``_trend`` …) and published guarded,
+# so that a combination checks the actor once, like every other section.
+trend = managers_only(_trend)
+status_mix = managers_only(_status_mix)
+completion_time_distribution = managers_only(_completion_time_distribution)
+overdue_count = managers_only(_overdue_count)
 
 
 def pct_change(current: float | None, previous: float | None) -> float | None:

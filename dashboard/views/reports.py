@@ -14,8 +14,9 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts, clock, db, regions, reports
-from dashboard.reports import INTENT_LABELS, ReportFilter
+from dashboard.reports import ReportFilter
 from dashboard.views import common
+from models import INTENT_LABELS
 
 TTL = 30  # seconds: a completion by staff in another session shows up soon even without a clear
 DRILL_KEY = "reports_drill"

@@ -13,25 +13,8 @@ import streamlit as st
 from dashboard import accounts, clock, db
 from dashboard.errors import DomainError, FormInvalid
 from dashboard.views import common
-from models import ROLE_LABELS
+from models import ACCOUNT_ACTION_LABELS, ROLE_LABELS
 
-ACTION_LABELS = {
-    "created": "创建账号",
-    "registered": "企业注册",
-    "role_changed": "修改角色",
-    "activated": "启用",
-    "deactivated": "停用",
-    "password_reset": "重置密码",
-    "password_changed": "修改密码",
-    "login": "登录",
-    "login_failed": "登录失败",
-    "locked": "锁定",
-    "unlocked": "解锁",
-    "login_refused_locked": "锁定期间登录",
-    "login_refused_inactive": "停用账号登录",
-    "sso_login": "统一身份登录",
-    "sso_refused": "统一身份被拒",
-}
 NOTICE_KEY = "users_notice"
 MAX_LISTED = 500
 
@@ -188,7 +171,7 @@ with audit_tab:
         pd.DataFrame(
             {
                 "时间": [_time(e["at"]) for e in events],
-                "操作": [ACTION_LABELS.get(e["action"], e["action"]) for e in events],
+                "操作": [ACCOUNT_ACTION_LABELS.get(e["action"], e["action"]) for e in events],
                 "账号": [e["user"] for e in events],
                 "操作人": [e["actor"] for e in events],
                 "说明": [e["detail"] for e in events],
