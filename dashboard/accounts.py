@@ -378,6 +378,13 @@ def require_role(session: Session, actor: User | None, *roles: str, write: bool 
     return fresh
 
 
+def logged_in_user(session: Session, user_id: int) -> User | None:
+    """The account of a login as the database holds it now: None once it was deleted or
+    deactivated (the login then ends)."""
+    user = session.get(User, user_id, populate_existing=True)
+    return user if user is not None and user.is_active else None
+
+
 def staff_members(session: Session) -> list[User]:
     """Active staff and managers: the people inquiries can be assigned to."""
     return list(

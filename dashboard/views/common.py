@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 import streamlit as st
 
-from dashboard import db, faults
+from dashboard import accounts, db, faults
 from dashboard.errors import DomainError, FormInvalid
 from dashboard.settings import get_settings
 from models import User, utcnow
@@ -85,13 +85,13 @@ def current_user() -> User | None:
         return None
     try:
         with db.session_scope(write=False) as session:
-            user = session.get(User, auth.user_id)
+            user = accounts.logged_in_user(session, auth.user_id)
     except faults.DATABASE_ERRORS as err:
         if not faults.is_outage(err) or auth.user is None:
             raise
         show_outage()
         return auth.user
-    if user is None or not user.is_active:
+    if user is None:
         end_login(INACTIVE_NOTICE)
         return None
     auth.last_seen = now
