@@ -38,12 +38,10 @@ from dashboard.settings import ROOT, get_settings
 MIGRATIONS = ROOT / "data" / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 #: SQLite copies the WAL into the database file in the commit that takes it past this many pages
-#: (4 KB each; SQLite's default is 1,000). A page of 100 completions writes about 1,200 at a
-#: million inquiries (the rows, the status indexes, the search index, the rollup), so with the
-#: default every other such commit also ran a checkpoint, ~12 ms with its sync. At 10,000 the
-#: pages written again and again (the rollup's, the status indexes' hot leaves) are copied once
-#: per ~15 pages of completions: 40 bulk completions took 893–1,298 ms in all instead of
-#: 1,207–1,486 ms, median 16–24 ms instead of 32–37 ms. The WAL then grows to ~40 MB at most.
+#: (4 KB each; SQLite's default is 1,000). A page of 100 completions writes about 1,200 (the rows,
+#: the status indexes, the search index, the rollup), so with the default every other such commit
+#: also paid a checkpoint; at 10,000 the pages written again and again are copied once per many
+#: commits, and the WAL stays within ~40 MB. Measured in BENCHMARKS.md ("bulk_complete_100").
 WAL_AUTOCHECKPOINT_PAGES = 10_000
 
 #: Connection execution option (``Connection.execution_options``, ``Engine.execution_options``,
