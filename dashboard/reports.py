@@ -10,9 +10,8 @@ Every section reads the report rollup (dashboard/rollup.py, migration 0003_repor
 exact by triggers on ``inquiry``: whole months (or the chosen weeks/months of a trend) from their
 own rows plus the days at the period's edges from day rows, so a section reads a few thousand
 rows whatever the period. Only the overdue count also reads ``inquiry``, for the one Shanghai
-day that holds the SLA cutoff. At 1,000,000 inquiries (SQLite, this 2-core machine) sections
-took 0.3–4.5 s scanning ``inquiry`` and take a few milliseconds on the rollup; BENCHMARKS.md has
-the numbers. The median time to complete comes from counts per hour bucket: within one hour of
+day that holds the SLA cutoff. Scanning ``inquiry`` instead would grow with the table; the
+rollup keeps every section in milliseconds (BENCHMARKS.md has the numbers). The median time to complete comes from counts per hour bucket: within one hour of
 the exact median when that is under three days (``rollup.HOUR_STEPS``).
 """
 
