@@ -240,7 +240,8 @@ def search_ops(ctx: Context) -> list[Op]:
 
     def fts_floor(fragment: str) -> tuple:
         """SQLite: the FTS5 trigram index. Count up to the cap; few matches are sorted by date,
-        many are paged from the newest matches by id (see queries._newest_search_page)."""
+        many are paged from the newest matches by id (see SqliteSearch.newest_page in
+        dashboard/queries/search.py)."""
         q = {
             "q": "{serial company_name contact_name mobile landline email} : "
             f'"{fragment}" NOT status : "draft"',

@@ -11,7 +11,7 @@ from xml.etree import ElementTree
 import pytest
 import sqlalchemy as sa
 
-from dashboard import clock, db, export, inquiries, queries
+from dashboard import clock, db, export, inquiries
 from dashboard.queries import InquiryFilter
 from models import Inquiry
 from tests.conftest import valid_form
@@ -140,13 +140,13 @@ def test_export_is_streamed_in_chunks(users, submitted, monkeypatch):
             return super().write(b)
 
     seen = {}
-    original = queries.export_rows
+    original = export.export_rows
 
     def spy(*args, **kwargs):
         seen.update(kwargs)
         return original(*args, **kwargs, chunk_size=25)
 
-    monkeypatch.setattr(queries, "export_rows", spy)
+    monkeypatch.setattr(export, "export_rows", spy)
     with db.session_scope(write=False) as s:
         n = export.write_csv(s, InquiryFilter(), actor=users["staff"], out=Sink(), chunk_rows=25)
     assert n == 120

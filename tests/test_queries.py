@@ -3,6 +3,7 @@ tampered parameters and visibility — on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
@@ -11,8 +12,9 @@ import sqlalchemy as sa
 from sqlmodel import select
 
 from dashboard import clock, db, inquiries, queries
-from dashboard.queries import InquiryFilter
-from models import Inquiry
+from dashboard.errors import NotAllowed
+from dashboard.queries import InquiryFilter, conditions, statements
+from models import Inquiry, User
 from tests.conftest import valid_form
 
 # (company, province, city, district, intent, contact, mobile, landline, email)
@@ -162,11 +164,11 @@ def test_overdue_counts_working_days_only(users, data, monkeypatch):
     # "now" is Tuesday 2026-03-24 13:00 Shanghai; 2 working days back is Friday 03-20 13:00.
     now = datetime(2026, 3, 24, 5, 0, tzinfo=UTC)
     assert clock.overdue_cutoff(now, 2) == datetime(2026, 3, 20, 5, 0, tzinfo=UTC)
-    monkeypatch.setattr(queries, "utcnow", lambda: now)
+    monkeypatch.setattr(conditions, "utcnow", lambda: now)
     # submitted and older than the cutoff: positions 0 (Fri 12:00), 1, 2; 3 and 4 are completed
     assert set(_ids(users, InquiryFilter(overdue=True))) == idx(data, 0, 1, 2)
     monday = datetime(2026, 3, 23, 5, 0, tzinfo=UTC)
-    monkeypatch.setattr(queries, "utcnow", lambda: monday)  # cutoff Thursday 03-19 13:00
+    monkeypatch.setattr(conditions, "utcnow", lambda: monday)  # cutoff Thursday 03-19 13:00
     assert set(_ids(users, InquiryFilter(overdue=True))) == idx(data, 1, 2)
 
 
@@ -182,19 +184,21 @@ def test_staff_never_see_drafts_and_enterprise_only_their_own(users, data, form_
 
 
 def test_statements_built_once_never_carry_one_users_values_to_the_next(users, data):
-    """The pages reuse one statement per filter shape; the values are bound per call, and a
+    """The pages reuse one statement per filter plan; the values are bound per call, and a
     value left out is an error, never the previous caller's."""
     for _ in range(2):  # alternate: a cached owner id would show one company the other's rows
         assert data["draft"] in _ids(users, InquiryFilter(), who="company")
         assert _ids(users, InquiryFilter(), who="company2") == []
-    shape = queries.where(InquiryFilter(), actor=users["company"]).shape
-    stmt = queries._statement("page", shape, "-submitted_at")
-    with db.session_scope(write=False) as s, pytest.raises(sa.exc.StatementError, match="owner_id"):
-        s.exec(stmt, params={"page_offset": 0, "page_limit": 10}).all()
+    with db.session_scope(write=False) as s:
+        dialect = s.get_bind().dialect.name
+        plan = queries.where(InquiryFilter(), actor=users["company"], dialect=dialect).plan
+        stmt = statements.page(plan, "-submitted_at")
+        with pytest.raises(sa.exc.StatementError, match="owner_id"):
+            s.exec(stmt, params={"page_offset": 0, "page_limit": 10}).all()
 
 
 def test_other_roles_list_nothing(users, data):
-    with db.session_scope(write=False) as s, pytest.raises(queries.NotAllowed):
+    with db.session_scope(write=False) as s, pytest.raises(NotAllowed):
         queries.list_page(s, InquiryFilter(), actor=users["admin"])
 
 
@@ -403,7 +407,7 @@ def test_a_search_with_sql_in_it_is_only_text(users, data):
 
 
 def _plain_count(session, flt, actor):
-    conds = queries.conditions(flt, actor=actor, dialect=session.get_bind().dialect.name)
+    conds = queries.where(flt, actor=actor, dialect=session.get_bind().dialect.name).clauses()
     return session.exec(select(sa.func.count()).select_from(Inquiry).where(*conds)).one()
 
 
@@ -438,3 +442,75 @@ def test_an_enterprise_user_finds_its_own_drafts_by_search(users, data):
     assert _ids(users, InquiryFilter(search="草稿专用"), who="company") == [data["draft"]]
     assert _ids(users, InquiryFilter(search="草稿"), who="company") == [data["draft"]]
     assert _ids(users, InquiryFilter(search="草稿专用"), who="company2") == []
+
+
+# --------------------------------------------------------------------------------------------
+# The conditions table (dashboard/queries/conditions.py)
+
+#: A value other than the default for every filter field: a new field needs one here.
+SAMPLES = {
+    "statuses": ("completed",),
+    "intents": ("other", "insure"),
+    "province_code": "440000",
+    "city_code": "440300",
+    "submitted_from": date(2026, 1, 1),
+    "submitted_to": date(2026, 1, 31),
+    "assignee": "17",
+    "overdue": True,
+    "search": "华强电子",
+}
+#: What a field needs alongside it to be valid in a link (a city is read within its province).
+NEEDS = {"city_code": {"province_code": "440000"}}
+STAFF = User(id=7, username="staff-x", password_hash="-", role="staff", is_active=True)
+COMPANY = User(id=8, username="company-x", password_hash="-", role="enterprise", is_active=True)
+
+
+def test_the_table_has_one_row_per_filter_field_with_its_own_url_key_and_binds():
+    names = [f.name for f in conditions.FIELDS]
+    assert names == [f.name for f in dataclasses.fields(InquiryFilter)]
+    assert set(SAMPLES) == set(names)
+    url_keys = [f.url_key for f in conditions.FIELDS]
+    assert len(set(url_keys)) == len(url_keys)
+    assert not set(url_keys) & {"page", "size", "sort", "open"}  # the view's own parameters
+    assert InquiryFilter() == InquiryFilter(**{f.name: f.default for f in conditions.FIELDS})
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+def test_every_field_round_trips_through_its_own_url_key(name):
+    field = next(f for f in conditions.FIELDS if f.name == name)
+    base = {"statuses": queries.DEFAULT_STATUSES, **NEEDS.get(name, {})}
+    flt = InquiryFilter(**base | {name: SAMPLES[name]})
+    params = flt.to_params()
+    alongside = {f.url_key for f in conditions.FIELDS if f.name in NEEDS.get(name, {})}
+    assert set(params) == {field.url_key} | alongside
+    assert InquiryFilter.from_params(params) == (flt, [])
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+@pytest.mark.parametrize("actor", [STAFF, COMPANY], ids=["staff", "company"])
+@pytest.mark.parametrize("name", [None, *sorted(SAMPLES)])
+def test_where_has_exactly_the_conditions_of_the_fields_that_differ_from_the_default(
+    name, actor, dialect
+):
+    seen = conditions.visibility(actor, dialect)
+    everything = queries.where(InquiryFilter(**SAMPLES), actor=actor, dialect=dialect)
+    flt = InquiryFilter(**({name: SAMPLES[name]} if name else {}))
+    w = queries.where(flt, actor=actor, dialect=dialect)
+    assert w.plan[: len(seen)] == tuple(c for c, _ in seen)
+    added = w.plan[len(seen) :]
+    assert len(added) == (1 if name else 0)
+    assert len(everything.plan) == len(seen) + len(SAMPLES)  # one condition per field
+    assert set(added) <= set(everything.plan)
+    assert set(w.params) == {c.bind for c in w.plan if c.bind}  # every value bound, no other
+
+
+def test_a_plan_is_the_cache_key_of_its_statements_whatever_the_values():
+    """Building a statement costs more than running an indexed one: two filters of the same
+    plan share one built statement, and only the bound values differ."""
+    one = queries.where(InquiryFilter(province_code="440000"), actor=STAFF, dialect="sqlite")
+    other = queries.where(InquiryFilter(province_code="330000"), actor=COMPANY, dialect="sqlite")
+    same_shape = queries.where(InquiryFilter(province_code="330000"), actor=STAFF, dialect="sqlite")
+    assert one.plan == same_shape.plan and one.params != same_shape.params
+    assert statements.page(one.plan, "serial") is statements.page(same_shape.plan, "serial")
+    assert one.plan != other.plan  # an enterprise user's plan is another statement
+    assert hash(one.plan) == hash(same_shape.plan)

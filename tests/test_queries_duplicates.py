@@ -20,9 +20,8 @@ OTHER = dict(company_name="温州瓯海鞋业有限公司", mobile="13900002222"
 
 def _reference(session, *, actor, inquiry, limit):
     """The query as it was: one OR of the three equalities, newest first."""
-    conds = queries.conditions(
-        queries.InquiryFilter(), actor=actor, dialect=session.get_bind().dialect.name
-    )
+    dialect = session.get_bind().dialect.name
+    conds = queries.where(queries.InquiryFilter(), actor=actor, dialect=dialect).clauses()
     rows = session.exec(
         select(Inquiry)
         .where(

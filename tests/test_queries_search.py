@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlmodel import select
 
 from dashboard import db, inquiries, queries
-from dashboard.queries import InquiryFilter
+from dashboard.queries import InquiryFilter, search
 from models import Inquiry
 from tests.conftest import valid_form
 
@@ -53,7 +53,7 @@ def many(engine, users):
 
 def _reference(session, flt, actor, *, offset=0, limit=100):
     """Every match, sorted, without any shortcut; and how many there are."""
-    conds = queries.conditions(flt, actor=actor, dialect=session.get_bind().dialect.name)
+    conds = queries.where(flt, actor=actor, dialect=session.get_bind().dialect.name).clauses()
     ordered = select(Inquiry.id).where(*conds).order_by(*queries.SORTS["-submitted_at"])
     total = session.exec(select(sa.func.count()).select_from(Inquiry).where(*conds)).one()
     return list(session.exec(ordered.offset(offset).limit(limit)).all()), total
@@ -124,9 +124,9 @@ def test_the_newest_matches_page_equals_sorting_every_match(users, many, monkeyp
     monkeypatch.setattr(queries, "NEWEST_PAGES_DEPTH", 0)  # to the last page
     staff = users["staff"]
     used = []
-    original = queries._newest_search_page
+    original = search.SqliteSearch.newest_page
     monkeypatch.setattr(
-        queries, "_newest_search_page", lambda *a, **k: used.append(1) or original(*a, **k)
+        search.SqliteSearch, "newest_page", lambda *a, **k: used.append(1) or original(*a, **k)
     )
     with db.session_scope(write=False) as s:
         everything, n = _reference(s, flt, staff)
@@ -199,7 +199,7 @@ def test_postgresql_counts_and_pages_a_search_from_one_scan(
     staff = users["staff"]
     flt = InquiryFilter(search=term)
     with db.session_scope(write=False) as s:
-        conds = queries.conditions(flt, actor=staff, dialect=backend)
+        conds = queries.where(flt, actor=staff, dialect=s.get_bind().dialect.name).clauses()
         everything = list(
             s.exec(select(Inquiry.id).where(*conds).order_by(*queries.SORTS[sort])).all()
         )

@@ -40,6 +40,33 @@ MEMORY_KEY = "triage_view"
 NOTE_HINT = f"不超过{inquiries.MAX_NOTE_LENGTH}个字符"
 
 
+#: The dates are drawn as a quick pick and a range (widgets ``dates`` and ``range``).
+DATE_FIELDS = ("submitted_from", "submitted_to")
+#: The widget of every other filter field (``queries.FIELDS``): keyed by its URL parameter, but
+#: the search box's key is its own; it holds the field's value, a list for a tuple, "" for None.
+FIELD_WIDGETS = {
+    f.name: "search" if f.name == "search" else f.url_key
+    for f in queries.FIELDS
+    if f.name not in DATE_FIELDS
+}
+
+
+def _widget_value(value):
+    """A filter field's value as its widget holds it."""
+    if isinstance(value, tuple):
+        return list(value)
+    return "" if value is None else value
+
+
+def _field_value(default, value):
+    """A widget's value as the filter field with that ``default`` holds it."""
+    if isinstance(default, tuple):
+        return tuple(value)
+    if default is None:
+        return value or None
+    return value
+
+
 def quick_range(pick: str) -> tuple[date | None, date | None]:
     return clock.period(pick, clock.today()) if pick in clock.PERIODS else (None, None)
 
@@ -50,10 +77,8 @@ def _init_from_url() -> list[str]:
     flt, notices = queries.InquiryFilter.from_params(params, statuses=STATUS_CHOICES)
     page, size, sort, more = queries.view_params_from(params)
     ss = st.session_state
-    ss[K + "status"] = list(flt.statuses)
-    ss[K + "intent"] = list(flt.intents)
-    ss[K + "province"] = flt.province_code or ""
-    ss[K + "city"] = flt.city_code or ""
+    for name, widget in FIELD_WIDGETS.items():
+        ss[K + widget] = _widget_value(getattr(flt, name))
     pick = "不限"
     if flt.submitted_from or flt.submitted_to:
         pick = next(
@@ -66,9 +91,6 @@ def _init_from_url() -> list[str]:
         )
     ss[K + "dates"] = pick
     ss[K + "range"] = tuple(d for d in (flt.submitted_from, flt.submitted_to) if d) or ()
-    ss[K + "assignee"] = flt.assignee
-    ss[K + "overdue"] = flt.overdue
-    ss[K + "search"] = flt.search
     ss[K + "page"] = page
     ss[K + "size"] = size
     ss[K + "sort"] = sort
@@ -83,20 +105,7 @@ def _init_from_url() -> list[str]:
 #: The widgets whose values make the view (filters, sort, paging). Streamlit forgets a widget's
 #: value once a run draws another page, so the values are also kept in one plain object
 #: (``ViewMemory``) and put back before the widgets are drawn again.
-VIEW_WIDGETS = (
-    "status",
-    "intent",
-    "province",
-    "city",
-    "dates",
-    "range",
-    "assignee",
-    "overdue",
-    "search",
-    "page",
-    "size",
-    "sort",
-)
+VIEW_WIDGETS = (*FIELD_WIDGETS.values(), "dates", "range", "page", "size", "sort")
 
 
 def restore_view() -> list[str]:
@@ -135,17 +144,14 @@ def filter_from_widgets() -> queries.InquiryFilter:
         end = chosen[1] if len(chosen) > 1 else start
     else:
         start, end = quick_range(pick)
-    return queries.InquiryFilter(
-        statuses=tuple(ss[K + "status"]),
-        intents=tuple(ss[K + "intent"]),
-        province_code=ss[K + "province"] or None,
-        city_code=(ss[K + "city"] or None) if ss[K + "province"] else None,
-        submitted_from=start,
-        submitted_to=end,
-        search=ss[K + "search"].strip(),
-        assignee=ss[K + "assignee"],
-        overdue=ss[K + "overdue"],
-    )
+    values = {
+        f.name: _field_value(f.default, ss[K + FIELD_WIDGETS[f.name]])
+        for f in queries.FIELDS
+        if f.name in FIELD_WIDGETS
+    }
+    if not values["province_code"]:  # a city only within its province
+        values["city_code"] = None
+    return queries.InquiryFilter(**values, submitted_from=start, submitted_to=end)
 
 
 def _to_first_page() -> None:
