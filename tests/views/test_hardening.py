@@ -88,7 +88,7 @@ def test_triage_filters_survive_a_visit_to_the_reports(app, users):
 
 
 def _open_detail(app, inquiry_id):
-    app.session_state["triage_open"] = inquiry_id
+    app.session_state["triage_state"].open_id = inquiry_id
     app.run()
     _clean(app)
 
@@ -226,7 +226,7 @@ def test_an_unexpected_database_error_shows_a_chinese_message_with_an_id_and_no_
     with engine.begin() as conn:  # a real fault: the audit trail's table is gone
         conn.execute(sa.text("ALTER TABLE inquiry_event RENAME TO inquiry_event_away"))
     try:
-        app.session_state["triage_open"] = target.id
+        app.session_state["triage_state"].open_id = target.id
         app.run()
     finally:
         with engine.begin() as conn:

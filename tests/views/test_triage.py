@@ -50,7 +50,7 @@ def test_staff_filter_select_complete_updates_list_and_counts(app, users):
         from models import Inquiry
 
         target = s.exec(select(Inquiry).where(Inquiry.serial == serial)).one()
-    app.session_state["triage_open"] = target.id
+    app.session_state["triage_state"].open_id = target.id
     app.run()
     assert not app.exception
     assert any(f"询保申请 {serial}" == h.value for h in app.subheader)
@@ -69,7 +69,7 @@ def test_staff_filter_select_complete_updates_list_and_counts(app, users):
 def test_completing_what_someone_else_completed_shows_a_conflict(app, users):
     (inq,) = _submit(users, 1)
     login(app, "staff", PASSWORD)
-    app.session_state["triage_open"] = inq.id
+    app.session_state["triage_state"].open_id = inq.id
     app.run()
     with db.session_scope() as s:
         inquiries.complete(s, actor=users["staff2"], inquiry_ids=[inq.id])
