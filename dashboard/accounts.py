@@ -25,11 +25,10 @@ import sqlalchemy as sa
 import sqlalchemy.orm
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
 import models
+from dashboard import dialect
 from dashboard.errors import FormInvalid, NotAllowed, NotFound
 from models import ROLE_LABELS, AccountAction, AccountEvent, LoginSource, Role, User, utcnow
 
@@ -299,13 +298,13 @@ def _count_source_attempt(session: Session, source: str, now: datetime) -> bool:
     ``SOURCE_WINDOW`` block the source for ``SOURCE_BLOCK``.
     """
     source = source[:64]
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
     stamp = sa.bindparam("now", now, type_=_SOURCES.c.window_start.type)
     expired = _SOURCES.c.window_start < sa.bindparam(
         "since", now - SOURCE_WINDOW, type_=_SOURCES.c.window_start.type
     )
-    stmt = insert(_SOURCES).values(source=source, failures=1, window_start=now)
+    stmt = dialect.insert(dialect.name(session), _SOURCES).values(
+        source=source, failures=1, window_start=now
+    )
     stmt = stmt.on_conflict_do_update(
         index_elements=[_SOURCES.c.source],
         set_={
@@ -448,8 +447,8 @@ _ADMIN_LOCK_KEY = 0x5A_0AD_0001
 def _require_admin(session: Session, actor: Administrator, *, write: bool = False) -> Administrator:
     """The acting administrator re-read from the database, or the console operator; NotAllowed
     for anyone else (also for no actor at all)."""
-    if write and session.get_bind().dialect.name == "postgresql":
-        session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADMIN_LOCK_KEY})
+    if write:
+        dialect.serialise(session, _ADMIN_LOCK_KEY)
     if isinstance(actor, Operator):
         return actor
     return require_role(session, actor, Role.admin.value, write=write)

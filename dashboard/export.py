@@ -21,7 +21,7 @@ import xlsxwriter
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
-from dashboard import accounts, queries, regions
+from dashboard import accounts, dialect, queries, regions
 from models import INTENT_LABELS, STATUS_LABELS, Inquiry, User
 
 #: Columns of an export, in order: (header, key).
@@ -74,17 +74,17 @@ def export_rows(
 ) -> Iterator[tuple]:
     """Every matching row as a tuple of raw values in ``EXPORT_COLUMNS`` order (codes, UTC
     datetimes), streamed from a server-side cursor in chunks of ``chunk_size``: memory stays
-    flat however many rows match. ``render(key, column, dialect)``, when given, replaces each
+    flat however many rows match. ``render(key, column, backend)``, when given, replaces each
     column by an expression of it (the exports turn codes and times into text in SQL)."""
     actor = accounts.require_role(session, actor, *queries.VIEWER_ROLES)
-    dialect = session.get_bind().dialect.name
-    conds = queries.where(flt, actor=actor, dialect=dialect).clauses()
+    backend = dialect.name(session)
+    conds = queries.where(flt, actor=actor, dialect=backend).clauses()
     assignee = aliased(User)
     label = sa.func.coalesce(assignee.display_name, assignee.username)
     columns = [label if key == "assignee" else getattr(Inquiry, key) for _, key in EXPORT_COLUMNS]
     if render is not None:
         columns = [
-            render(key, column, dialect)
+            render(key, column, backend)
             for (_, key), column in zip(EXPORT_COLUMNS, columns, strict=True)
         ]
     stmt = (
@@ -103,16 +103,6 @@ def export_rows(
         result.close()
 
 
-def _local_minutes(column: sa.ColumnElement, dialect: str) -> sa.ColumnElement:
-    """A UTC time column as Asia/Shanghai ``YYYY-MM-DD HH:MM`` text, '' for none. SQLite stores
-    naive UTC text; Shanghai has been UTC+8 all year since 1991."""
-    if dialect == "sqlite":
-        text = sa.func.strftime("%Y-%m-%d %H:%M", column, "+8 hours")
-    else:
-        text = sa.func.to_char(sa.func.timezone("Asia/Shanghai", column), "YYYY-MM-DD HH24:MI")
-    return sa.func.coalesce(text, "")
-
-
 def _neutralised(column: sa.ColumnElement) -> sa.ColumnElement:
     """``neutralise`` in SQL, '' for none."""
     text = sa.func.coalesce(column, "")
@@ -127,12 +117,12 @@ def _labelled(column: sa.ColumnElement, labels: dict[str, str]) -> sa.ColumnElem
 REGION_KEYS = ("province_code", "city_code", "district_code")
 
 
-def _rendered(key: str, column: sa.ColumnElement, dialect: str) -> sa.ColumnElement:
+def _rendered(key: str, column: sa.ColumnElement, backend: dialect.Name) -> sa.ColumnElement:
     """Each export column as the text a user reads, computed by the database (about twice as
     fast as making the same text per cell in Python: BENCHMARKS.md); region codes stay codes,
     named from the code table here."""
     if key in ("submitted_at", "completed_at"):
-        return _local_minutes(column, dialect)
+        return dialect.local_minutes(column, backend)
     if key == "intent":
         return _labelled(column, INTENT_LABELS)
     if key == "status":

@@ -16,12 +16,10 @@ from collections.abc import Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
-from dashboard import accounts
+from dashboard import accounts, dialect
 from dashboard.clock import SHANGHAI
 from dashboard.errors import Conflict, FormInvalid, NotAllowed, NotFound
 from models import (
@@ -57,9 +55,11 @@ def allocate_serials(session: Session, *, year: int, count: int = 1) -> list[str
     if count < 1:
         return []
     table = SerialCounter.__table__
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    session.execute(insert(table).values(year=year, last_value=0).on_conflict_do_nothing())
+    session.execute(
+        dialect.insert(dialect.name(session), table)
+        .values(year=year, last_value=0)
+        .on_conflict_do_nothing()
+    )
     last = session.execute(
         sa.update(table)
         .where(table.c.year == year)

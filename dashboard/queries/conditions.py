@@ -43,6 +43,7 @@ from typing import Any
 
 from dashboard import regions
 from dashboard.clock import day_start_utc, overdue_cutoff
+from dashboard.dialect import nulls_sort_last
 from dashboard.errors import NotAllowed
 from dashboard.inquiries import STAFF_ROLES
 from dashboard.queries import search
@@ -306,7 +307,7 @@ def visibility(actor: User | None, dialect: str) -> list[tuple[Condition, Any]]:
         return [(OWN, actor.id)]
     if actor.role not in STAFF_ROLES:
         raise NotAllowed("您没有查看询保申请的权限")
-    if dialect == "sqlite":
+    if nulls_sort_last(dialect):
         return [(NOT_DRAFT, None)]
     # Only drafts lack a submission time (submit sets it). PostgreSQL puts NULLs first when it
     # walks ix_inquiry_submitted backwards, so without this every newest-first page of all

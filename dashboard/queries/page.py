@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session, select
 
-from dashboard import accounts
+from dashboard import accounts, dialect
 from dashboard.inquiries import STAFF_ROLES
 from dashboard.queries import search, statements
 from dashboard.queries.conditions import where
@@ -73,7 +73,7 @@ class Window:
 
 
 def _dialect(session: Session) -> str:
-    return session.get_bind().dialect.name
+    return dialect.name(session)
 
 
 def search_cap(flt: InquiryFilter, actor: User) -> int | None:
