@@ -117,7 +117,9 @@ class PrivatePostgres:
     def start(self) -> None:
         server_options = (
             f"-p {self.port} -k {self.root} -c listen_addresses={self.host} "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+            # fsync off is safe for a test server stopped with -m immediate (the WAL is in the
+            # OS cache); synchronous_commit must stay on, or a commit just made is lost.
+            "-c fsync=off -c full_page_writes=off"
         )
         self._run(
             "pg_ctl", "-D", str(self.data), "-l", str(self.log), "-w", "-t", "30",
