@@ -1,83 +1,93 @@
 """The report rollup: counts of inquiries kept exact on every write, so that each section of the
 report page (统计报表) reads a few thousand rows instead of a million.
 
-Three tables (migration ``0003_report_rollup``), all keyed by a *grain* and a *period*, the first
-Asia/Shanghai day of a day (``d``), Monday week (``w``) or month (``m``) of ``submitted_at``:
+Each table counts submitted and completed inquiries by *grain* and *period* (the first
+Asia/Shanghai day of the day ``d``, Monday week ``w`` or month ``m`` of ``submitted_at``) and its
+key: ``report_count`` by province (``'*'``: the whole country), intent and status; ``report_city``
+by city and intent (the 按地区 drill-down); ``report_hours``, of completed ones, by the bucket
+(``HOUR_STEPS``) of the whole hours to completion (histogram exact, median within one hour under
+three days). A period is read as whole months (or weeks) plus the day rows at its edges.
 
-- ``report_count``: (grain d/w/m, period, province_code, intent, status) → n, for the two counted
-  statuses (已提交, 已完成; drafts never count). ``province_code = '*'`` rows hold the whole
-  country, so an unfiltered page never sums over provinces.
-- ``report_city``: (grain d/m, period, province_code, city_code, intent) → n, both statuses
-  together: the 按地区 drill-down into one province. ``city_code = ''`` for a province without
-  cities (香港, 澳门).
-- ``report_hours``: (grain d/m, period, province_code or '*', intent, hours) → n for completed
-  inquiries, ``hours`` = the first hour of the bucket (``HOUR_STEPS``) of the whole hours from
-  submission to completion (whole seconds, truncated): the completion-time histogram (exact)
-  and the median (within its bucket: within one hour when it is under three days).
+**One description.** ``DIMENSIONS`` says what each column counted by is for one inquiry (SQL over
+its columns), ``ROLLUPS`` what each table is (key, grains, whole-country rows, which inquiries).
+All that writes the tables is made from these two, each kind of statement from one SQL template:
+the triggers of both dialects and the columns they watch, ``rebuild_statements``
+(``day_statements`` + ``derive_statements``) and ``day_upsert``. tests/test_rollup.py checks the
+tables against a count of its own, written without this module. Triggers: on SQLite row triggers
+(completions have their own, ``COMPLETE_TRIGGER``); on PostgreSQL statement triggers with
+transition tables, one upsert per table in key order (the app changes counted columns with one
+statement per transaction, so concurrent writers lock rollup rows in the same order).
 
-A period of days is answered as whole months (or weeks) from the coarse grain plus the days at
-its edges from ``d``: at most ~60 day rows per key, whatever the length of the period.
+**The triggers live here, not in the migrations** (0003 makes the tables only). ``repair``, run by
+``db.migrate`` at every start, compares the triggers in the database (SQLite: ``sqlite_master``'s
+SQL text; PostgreSQL: ``pg_get_triggerdef`` and the function's source) with
+``trigger_definitions``. If one is missing, disabled, different or left over (a ``report_rollup*``
+trigger the description no longer makes), it replaces them all and rebuilds the tables in the same
+transaction: a changed description takes effect, exactly, at the next start (one rebuild, ~11 s at
+1M rows on SQLite); an unchanged one costs a catalogue query. Frozen DDL in the migrations would
+be a second copy that this repair (needed anyway after a killed bulk load) silently replaces.
 
-Exactness: triggers on ``inquiry`` apply every insert, update and delete to the three tables in
-the same transaction. SQLite: row triggers, each a handful of upserts; completing an inquiry
-(submitted → completed, nothing else the rollup counts by changing) has a trigger of its own,
-two upserts of literal rows, and the general update trigger leaves it alone. PostgreSQL: statement
-triggers with transition tables, so a bulk completion is one aggregated upsert per table, applied
-in key order (the app changes counted columns with one statement per transaction, so concurrent
-writers lock rollup rows in the same order and do not deadlock on them).
-Rows whose count drops to 0 stay (harmless to the sums). ``rebuild`` recomputes everything from
-``inquiry`` (the migration, ``repair`` and ``python -m dashboard rebuild-rollup`` use it; the bulk
-seeder counts the day rows itself and runs ``derive_statements``); tests/test_rollup.py checks
-the tables against an independent count after random writes.
+**Adding a report dimension** (say, counts by assignee) touches:
+
+1. here: a row of ``DIMENSIONS`` (``"assignee": Dimension("COALESCE({assignee_id}, 0)")``) and
+   the column in its table's ``key`` in ``ROLLUPS`` (a new table: one more ``Rollup``). Triggers,
+   watched columns, rebuild, derivation and day upsert follow; the next start installs them;
+2. ``models.py``: the column in the table's model (part of its primary key);
+3. a new migration adding the column to the table and to its primary key;
+4. ``reports.py``: the section that reads it;
+5. tests/test_rollup.py: its independent count (``expected_rollup``, ``stored_rollup``);
+6. ``seed.py``: the bulk seeder's own day-row tally (``_DayTally``, filled in the generator loop,
+   plain Python for speed); test_rollup's bulk-load checks fail until it matches.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from string import Formatter
+
 from sqlalchemy.engine import Connection
 
 ALL = "*"  # province_code of the whole-country rows
-TABLES = ("report_count", "report_city", "report_hours")
+COUNTED = ("submitted", "completed")  # the statuses the rollup counts
+#: What decides whether an inquiry counts and in which period: watched whatever the tables.
+LIFECYCLE = ("status", "submitted_at", "completed_at")
+PREFIX = "report_rollup"  # every trigger on inquiry named so is the rollup's
 TRIGGERS = ("report_rollup_ai", "report_rollup_au", "report_rollup_ad")
 #: SQLite only: completing an inquiry (submitted → completed, nothing else it is counted by
 #: changes), the one update triage makes hundreds of times a day, with flat upserts.
 COMPLETE_TRIGGER = "report_rollup_au_complete"
-#: Columns whose change can move an inquiry between rollup rows: what the update trigger
-#: watches and what a delta source provides (plus ``d``, +1 or -1).
-WATCHED = ("status", "submitted_at", "completed_at", "intent", "province_code", "city_code")
 
 
 # ---------------------------------------------------------------------------------------------
 # Dialect expressions (Shanghai has had no daylight saving since 1991: a fixed +8 hours)
 
+_EXPRESSIONS = {  # name → (SQLite, PostgreSQL)
+    "day": ("date({}, '+8 hours')", "CAST(timezone('Asia/Shanghai', {}) AS date)"),
+    "w": ("date({}, 'weekday 0', '-6 days')", "CAST(date_trunc('week', CAST({} AS timestamp)) AS date)"),
+    "m": ("strftime('%Y-%m-01', {})", "CAST(date_trunc('month', CAST({} AS timestamp)) AS date)"),
+    "seconds": ("CAST(strftime('%s', {}) AS INTEGER)", "CAST(floor(extract(epoch FROM {})) AS bigint)"),
+}  # fmt: skip
+
+
+def _expression(name: str, dialect: str, operand: str) -> str:
+    return _EXPRESSIONS[name][dialect != "sqlite"].format(operand)
+
 
 def day_of(dialect: str, ts: str) -> str:
     """The Asia/Shanghai calendar day of a stored UTC time."""
-    if dialect == "sqlite":
-        return "date(" + ts + ", '+8 hours')"
-    return "CAST(timezone('Asia/Shanghai', " + ts + ") AS date)"
+    return _expression("day", dialect, ts)
 
 
-def week_of(dialect: str, day: str) -> str:
-    """The Monday of the week of a day."""
-    if dialect == "sqlite":
-        return "date(" + day + ", 'weekday 0', '-6 days')"
-    return "CAST(date_trunc('week', CAST(" + day + " AS timestamp)) AS date)"
-
-
-def month_of(dialect: str, day: str) -> str:
-    """The first day of the month of a day."""
-    if dialect == "sqlite":
-        return "strftime('%Y-%m-01', " + day + ")"
-    return "CAST(date_trunc('month', CAST(" + day + " AS timestamp)) AS date)"
+def period_of(dialect: str, grain: str, day: str) -> str:
+    """The first day of the day (``d``), Monday week (``w``) or month (``m``) of a day."""
+    return day if grain == "d" else _expression(grain, dialect, day)
 
 
 def hours_between(dialect: str, start: str, end: str) -> str:
     """Whole hours from ``start`` to ``end``, counted in whole seconds (the same on both)."""
-    if dialect == "sqlite":
-        secs = "CAST(strftime('%s', {}) AS INTEGER)"
-    else:
-        secs = "CAST(floor(extract(epoch FROM {})) AS bigint)"
-    return "((" + secs.format(end) + " - " + secs.format(start) + ") / 3600)"
+    seconds = _expression("seconds", dialect, end), _expression("seconds", dialect, start)
+    return "(({} - {}) / 3600)".format(*seconds)
 
 
 #: report_hours buckets, as (first hour, width): whole hours for the first three days, then 6
@@ -87,142 +97,264 @@ def hours_between(dialect: str, start: str, end: str) -> str:
 HOUR_STEPS = ((0, 1), (72, 6), (168, 24), (720, 168))
 
 
+def _step(hours: int) -> tuple[int, int]:
+    return max((step for step in HOUR_STEPS if hours >= step[0]), default=HOUR_STEPS[0])
+
+
 def hour_bucket(hours: int) -> int:
     """The first hour of the bucket holding ``hours`` (whole hours, as stored)."""
-    start, width = HOUR_STEPS[0]
-    for step_start, step_width in HOUR_STEPS:
-        if hours >= step_start:
-            start, width = step_start, step_width
+    start, width = _step(hours)
     return hours if width == 1 else start + (hours - start) // width * width
 
 
 def bucket_width(bucket: int) -> int:
-    width = 1
-    for step_start, step_width in HOUR_STEPS:
-        if bucket >= step_start:
-            width = step_width
-    return width
+    return _step(bucket)[1]
 
 
 def hour_bucket_sql(h: str) -> str:
     """``hour_bucket`` in SQL over a non-negative whole-hours expression ``h``."""
-    parts = []
-    for i, (start, width) in enumerate(HOUR_STEPS):
-        value = h
-        if width > 1:
-            first, step = str(start), str(width)
-            value = first + " + (" + h + " - " + first + ") / " + step + " * " + step
-        if i + 1 < len(HOUR_STEPS):
-            parts.append("WHEN " + h + " < " + str(HOUR_STEPS[i + 1][0]) + " THEN " + value)
-        else:
-            parts.append("ELSE " + value)
-    return "CASE " + " ".join(parts) + " END"
+
+    def first_hour(start: int, width: int) -> str:
+        return h if width == 1 else f"{start} + ({h} - {start}) / {width} * {width}"
+
+    steps = zip(HOUR_STEPS, HOUR_STEPS[1:], strict=False)
+    whens = [f"WHEN {h} < {end} THEN {first_hour(*step)}" for step, (end, _) in steps]
+    return "CASE " + " ".join(whens) + " ELSE " + first_hour(*HOUR_STEPS[-1]) + " END"
 
 
-def _grains(*grains: str) -> str:
-    return "(" + " UNION ALL ".join("SELECT '" + g + "' AS grain" for g in grains) + ")"
+# ---------------------------------------------------------------------------------------------
+# The description
 
 
-def _period(dialect: str, day: str, grains: tuple[str, ...]) -> str:
-    parts = {"d": day, "w": week_of(dialect, day), "m": month_of(dialect, day)}
-    whens = " ".join("WHEN '" + g + "' THEN " + parts[g] for g in grains[:-1])
-    return "CASE g.grain " + whens + " ELSE " + parts[grains[-1]] + " END"
+#: Values a dimension may use besides the inquiry's columns, and the columns they are made of.
+_DERIVED = {"hours": ("submitted_at", "completed_at")}  # whole hours to completion
 
 
-#: The primary key of each table (migration 0003_report_rollup): rows written in this order go
-#: in at the end of the key's B-tree instead of all over it (the bulk seeder's 1.1 M day rows at a
-#: million inquiries: 2.8 s in the order they are counted, 2.0 s in key order).
-KEY_COLUMNS = {
-    "report_count": ("grain", "period", "province_code", "intent", "status"),
-    "report_city": ("grain", "province_code", "period", "city_code", "intent"),
-    "report_hours": ("grain", "province_code", "period", "intent", "hours"),
+@dataclass(frozen=True)
+class Dimension:
+    """A column a rollup table counts by: its value for one inquiry, as SQL over the inquiry's
+    columns (``{name}``) and ``{hours}``, the whole hours from submission to completion."""
+
+    sql: str
+    #: Turns the value into the stored one (``hour_bucket_sql``). Set-based statements compute the
+    #: value once, in a subquery, named ``unbucketed``, and bucket it outside.
+    bucket: Callable[[str], str] | None = None
+    unbucketed: str = ""
+
+    def reads(self) -> list[str]:
+        """The inquiry columns the value depends on."""
+        names = [name for _, name, _, _ in Formatter().parse(self.sql) if name]
+        return [c for n in names for c in _DERIVED.get(n, (n,))]
+
+
+#: Every column a rollup table may count by (in this order in the update triggers' column list).
+DIMENSIONS = {
+    "intent": Dimension("{intent}"),
+    "province_code": Dimension("{province_code}"),  # ALL in the whole-country rows
+    "city_code": Dimension("COALESCE({city_code}, '')"),  # '' for a province without cities
+    "status": Dimension("{status}"),
+    "hours": Dimension("{hours}", bucket=hour_bucket_sql, unbucketed="h"),
 }
 
 
-def _add_on_conflict(table: str) -> str:
-    """The end of an upsert into ``table`` that adds ``n`` to the row already there."""
-    return (
-        " ON CONFLICT (" + ", ".join(KEY_COLUMNS[table]) + ") "
-        "DO UPDATE SET n = " + table + ".n + excluded.n"
-    )
+@dataclass(frozen=True)
+class Rollup:
+    """One rollup table: the counted inquiries (``COUNTED``, with a submission time) by its key."""
+
+    table: str
+    #: The primary key (models.py, migrations): grain, period and the ``DIMENSIONS`` counted by.
+    key: tuple[str, ...]
+    grains: str  # of "dwm", finest first
+    whole_country: bool = False  # also rows summed over provinces, province_code = ALL
+    completed_only: bool = False  # only completed inquiries (with a completion time)
+
+    @property
+    def dimensions(self) -> tuple[str, ...]:
+        return tuple(c for c in self.key if c not in ("grain", "period"))
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The columns besides n, as the statements list them."""
+        return ("grain", "period", *self.dimensions)
+
+    def country(self, values: list[str]) -> list[str]:
+        """``values`` of the dimensions as in the whole-country rows."""
+        pairs = zip(self.dimensions, values, strict=True)
+        return [f"'{ALL}'" if d == "province_code" else v for d, v in pairs]
 
 
-_WHOLE = "(SELECT 0 AS whole UNION ALL SELECT 1)"
-_PROVINCE = "CASE WHEN a.whole = 1 THEN '" + ALL + "' ELSE x.province_code END"
-_COUNTED_SQL = "('submitted', 'completed')"
+#: The tables (models.py has them too, for reading): what each counts, by which key. Rows whose
+#: count drops to 0 stay (harmless to the sums).
+ROLLUPS = (
+    Rollup("report_count", key=("grain", "period", "province_code", "intent", "status"), grains="dwm", whole_country=True),
+    Rollup("report_city", key=("grain", "province_code", "period", "city_code", "intent"), grains="dm"),
+    Rollup("report_hours", key=("grain", "province_code", "period", "intent", "hours"), grains="dm", whole_country=True, completed_only=True),
+)  # fmt: skip
+TABLES = tuple(r.table for r in ROLLUPS)
+#: The primary key of each table. The bulk seeder writes its day rows in this order, so they
+#: append to the key's B-tree (its 1.1 M day rows at 1M inquiries: 2.8 s unordered, 2.0 s so).
+KEY_COLUMNS = {r.table: r.key for r in ROLLUPS}
+#: The day rows every other row is derived from: table → the columns besides grain and n.
+DAY_COLUMNS = {r.table: r.columns[1:] for r in ROLLUPS}
+
+
+def watched() -> tuple[str, ...]:
+    """The inquiry columns whose change can move an inquiry between rollup rows: what the update
+    triggers watch and what a delta source provides (plus ``d``, +1 or -1)."""
+    used = {d for r in ROLLUPS for d in r.dimensions}
+    reads = [c for name, dim in DIMENSIONS.items() if name in used for c in dim.reads()]
+    return tuple(dict.fromkeys((*LIFECYCLE, *reads)))
+
+
+# ---------------------------------------------------------------------------------------------
+# The SQL templates, filled in by ``_sql`` (with the fields of ``_parts`` for the counting ones)
+
+#: A delta from ``source`` (+1/-1 rows in ``d``) added at every grain (and for the whole country).
+_DELTA = (
+    "INSERT INTO {table} ({columns}, n) "
+    "SELECT g.grain, {period}, {outer}, SUM(x.d) "
+    "FROM (SELECT {day} AS day, {inner}, s.d FROM {source} AS s WHERE {counted}) AS x "
+    "CROSS JOIN ({grains}) AS g{whole} "
+    "GROUP BY 1, {positions} HAVING SUM(x.d) <> 0 ORDER BY 1, {positions}"
+    " ON CONFLICT ({key}) DO UPDATE SET n = {table}.n + excluded.n"
+)
+_WHOLE = " CROSS JOIN (SELECT 0 AS whole UNION ALL SELECT 1) AS a"
+#: SQLite, COMPLETE_TRIGGER: rows of literals added.
+_LITERAL = (
+    "INSERT INTO {table} ({columns}, n) VALUES {rows}"
+    " ON CONFLICT ({key}) DO UPDATE SET n = {table}.n + excluded.n"
+)
+#: Day rows of provinces counted from ``inquiry`` (in a subquery when a value is bucketed).
+_DAY = (
+    "INSERT INTO {table} ({columns}, n) "
+    "SELECT 'd', {day}, {values}, COUNT(*) FROM inquiry WHERE {counted} GROUP BY {positions}"
+)
+_DAY_BUCKETED = (
+    "INSERT INTO {table} ({columns}, n) SELECT 'd', day, {outer}, COUNT(*) "
+    "FROM (SELECT {day} AS day, {inner} FROM inquiry WHERE {counted}) AS c GROUP BY {positions}"
+)
+#: Day rows of provinces added from a table of them (the bulk seeder's).
+_DAY_UPSERT = (
+    "INSERT INTO {table} ({columns}, n) SELECT 'd', {day_columns}, n FROM {source} WHERE true"
+    " ON CONFLICT ({key}) DO UPDATE SET n = {table}.n + excluded.n"
+)
+#: Week or month rows, and the whole country's, summed from the provinces' day rows.
+_COARSER = (
+    "INSERT INTO {table} ({columns}, n) SELECT '{grain}', {period}, {dimensions}, SUM(n) "
+    "FROM {table} WHERE grain = 'd' GROUP BY {positions}"
+)
+_COUNTRY = (
+    "INSERT INTO {table} ({columns}, n) SELECT grain, period, {dimensions}, SUM(n) "
+    "FROM {table} GROUP BY grain, period, {others}"
+)
+#: SQLite: an update that only completes a submitted inquiry: nothing else watched changes.
+_COMPLETING = (
+    "COALESCE(old.status = 'submitted' AND new.status = 'completed' "
+    "AND new.submitted_at IS NOT NULL AND new.completed_at IS NOT NULL AND {unchanged}, 0)"
+)
+_SQLITE_TRIGGER = (
+    "CREATE TRIGGER {name} {event} ON inquiry FOR EACH ROW WHEN {when} BEGIN\n  {body};\nEND"
+)
+_PG_FUNCTION = "CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $${source}$$"
+_PG_SOURCE = "\nBEGIN\n  {body};\n  RETURN NULL;\nEND\n"
+_PG_TRIGGER = (
+    "CREATE TRIGGER {name} AFTER {event} ON inquiry REFERENCING {tables} "
+    "FOR EACH STATEMENT EXECUTE FUNCTION {name}_fn()"
+)
+_COUNTED_SQL = "(" + ", ".join(f"'{s}'" for s in COUNTED) + ")"
+
+
+def _sql(template: str, r: Rollup, **fields: object) -> str:
+    """``template`` for ``r``: its table, columns (besides n), key, the positions of period and
+    the dimensions in a select list (grain is 1), and ``fields``."""
+    positions = ", ".join(str(i) for i in range(2, len(r.columns) + 1))
+    key, columns = ", ".join(r.key), ", ".join(r.columns)
+    return template.format(table=r.table, columns=columns, key=key, positions=positions, **fields)
+
+
+def _value(dialect: str, name: str, row: dict[str, str], *, bucketed: bool = False) -> str:
+    """The SQL of dimension ``name`` for ``row`` (watched column → its SQL: ``s.intent``...)."""
+    dim = DIMENSIONS[name]
+    hours = hours_between(dialect, row["submitted_at"], row["completed_at"])
+    value = dim.sql.format_map({**row, "hours": hours})
+    return dim.bucket(value) if bucketed and dim.bucket else value
+
+
+def _parts(
+    dialect: str, r: Rollup, prefix: str, outer: str = "", *, country: bool = False
+) -> dict[str, object]:
+    """The fields of the counting templates for ``r``, over inquiry columns ``prefix + column``
+    and, outside the subquery, ``outer + name`` (deltas: ``s.``, ``x.``; ``country``: with the
+    whole country's rows, where ``a.whole = 1``)."""
+    row = {c: prefix + c for c in watched()}
+    inner, outside = [], []
+    for name in r.dimensions:
+        dim, value = DIMENSIONS[name], _value(dialect, name, row)
+        alias = dim.unbucketed or name  # a bucketed value is computed once, then bucketed
+        inner.append(value if value == row.get(alias) else f"{value} AS {alias}")
+        if dim.bucket:
+            outside.append(dim.bucket(outer + alias))
+        elif country and name == "province_code":
+            outside.append(f"CASE WHEN a.whole = 1 THEN '{ALL}' ELSE {outer}{name} END")
+        else:
+            outside.append(outer + name)
+    counted = f"{row['status']} IN {_COUNTED_SQL} AND {row['submitted_at']} IS NOT NULL"
+    if r.completed_only:
+        counted += f" AND {row['status']} = 'completed' AND {row['completed_at']} IS NOT NULL"
+    whens = [f"WHEN '{g}' THEN {period_of(dialect, g, 'x.day')}" for g in r.grains[:-1]]
+    last = period_of(dialect, r.grains[-1], "x.day")
+    return {
+        "day": day_of(dialect, row["submitted_at"]),
+        "values": ", ".join(_value(dialect, name, row) for name in r.dimensions),
+        "inner": ", ".join(inner),
+        "outer": ", ".join(outside),
+        "counted": counted,
+        "period": "CASE g.grain " + " ".join(whens) + f" ELSE {last} END",
+        "grains": " UNION ALL ".join(f"SELECT '{g}' AS grain" for g in r.grains),
+        "whole": _WHOLE if r.whole_country else "",
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Deltas: what the triggers add
 
 
 def delta_statements(dialect: str, source: str) -> list[str]:
-    """Upserts that add a delta to the three tables. ``source`` is a relation (a table name or a
-    parenthesised query) with the ``WATCHED`` columns and ``d``: +1 for a row that now counts, -1 for
-    a row that no longer does (the old image of an update or a delete)."""
-    day = day_of(dialect, "s.submitted_at")
-    counted = (
-        "FROM " + source + " AS s WHERE s.status IN " + _COUNTED_SQL + " AND s.submitted_at IS NOT "
-        "NULL"
-    )
-    grains_dwm, grains_dm = ("d", "w", "m"), ("d", "m")
-    count = (
-        "INSERT INTO report_count (grain, period, province_code, intent, status, n) "
-        "SELECT g.grain, " + _period(dialect, "x.day", grains_dwm) + ", " + _PROVINCE + ", "
-        "x.intent, x.status, SUM(x.d) "
-        "FROM (SELECT "
-        + day
-        + " AS day, s.province_code, s.intent, s.status, s.d "
-        + counted
-        + ") AS x CROSS JOIN "
-        + _grains(*grains_dwm)
-        + " AS g CROSS JOIN "
-        + _WHOLE
-        + " AS a "
-        "GROUP BY 1, 2, 3, 4, 5 HAVING SUM(x.d) <> 0 ORDER BY 1, 2, 3, 4, 5"
-        + _add_on_conflict("report_count")
-    )
-    city = (
-        "INSERT INTO report_city (grain, period, province_code, city_code, intent, n) "
-        "SELECT g.grain, " + _period(dialect, "x.day", grains_dm) + ", x.province_code, "
-        "x.city_code, x.intent, SUM(x.d) "
-        "FROM (SELECT " + day + " AS day, s.province_code, COALESCE(s.city_code, '') AS "
-        "city_code, s.intent, s.d "
-        + counted
-        + ") AS x CROSS JOIN "
-        + _grains(*grains_dm)
-        + " AS g "
-        "GROUP BY 1, 2, 3, 4, 5 HAVING SUM(x.d) <> 0 ORDER BY 1, 2, 3, 4, 5"
-        + _add_on_conflict("report_city")
-    )
-    hours = (
-        "INSERT INTO report_hours (grain, period, province_code, intent, hours, n) "
-        "SELECT g.grain, " + _period(dialect, "x.day", grains_dm) + ", " + _PROVINCE + ", "
-        "x.intent, " + hour_bucket_sql("x.h") + ", SUM(x.d) "
-        "FROM (SELECT "
-        + day
-        + " AS day, s.province_code, s.intent, "
-        + hours_between(dialect, "s.submitted_at", "s.completed_at")
-        + " AS h, s.d "
-        + counted
-        + " AND s.status = 'completed' AND s.completed_at IS NOT NULL) AS x CROSS JOIN "
-        + _grains(*grains_dm)
-        + " AS g CROSS JOIN "
-        + _WHOLE
-        + " AS a "
-        "GROUP BY 1, 2, 3, 4, 5 HAVING SUM(x.d) <> 0 ORDER BY 1, 2, 3, 4, 5"
-        + _add_on_conflict("report_hours")
-    )
-    return [count, city, hours]
+    """Upserts that add a delta to every table. ``source`` is a relation (a table name or a
+    parenthesised query) with the ``watched()`` columns and ``d``: +1 for a row that now counts,
+    -1 for a row that no longer does (the old image of an update or a delete)."""
+    return [
+        _sql(_DELTA, r, source=source, **_parts(dialect, r, "s.", "x.", country=r.whole_country))
+        for r in ROLLUPS
+    ]
+
+
+def _completion_statements() -> list[str]:
+    """The body of COMPLETE_TRIGGER: what ``delta_statements`` adds for such an update, as rows:
+    -1 for the inquiry as it was (已提交) and +1 as it is (已完成), at each grain, for its
+    province and the whole country. A table counting both alike by columns the completion does
+    not change (report_city) is left alone; one of completed inquiries only gets the +1 rows."""
+    new = {c: "new." + c for c in watched()}
+    before = {**new, "status": "'submitted'", "completed_at": "old.completed_at"}
+    after = {**new, "status": "'completed'"}
+    day = day_of("sqlite", "new.submitted_at")
+    out = []
+    for r in ROLLUPS:
+        reads = {c for d in r.dimensions for c in DIMENSIONS[d].reads()}
+        images = [(before, -1), (after, 1)] if {"status", "completed_at"} & reads else []
+        rows = []
+        for image, d in [(after, 1)] if r.completed_only else images:
+            values = [_value("sqlite", name, image, bucketed=True) for name in r.dimensions]
+            for g in r.grains:
+                for v in [values, r.country(values)] if r.whole_country else [values]:
+                    rows.append(f"('{g}', {period_of('sqlite', g, day)}, {', '.join(v)}, {d})")
+        if rows:
+            out.append(_sql(_LITERAL, r, rows=", ".join(rows)))
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
 # Triggers
-
-
-def _image(prefix: str, d: int) -> str:
-    cols = ", ".join(prefix + "." + c + " AS " + c for c in WATCHED)
-    return "SELECT " + cols + ", " + str(d) + " AS d"
-
-
-def _rows(table: str, d: int) -> str:
-    return "SELECT " + ", ".join(WATCHED) + ", " + str(d) + " AS d FROM " + table
 
 
 def trigger_names(dialect: str) -> tuple[str, ...]:
@@ -230,233 +362,153 @@ def trigger_names(dialect: str) -> tuple[str, ...]:
     return TRIGGERS + ((COMPLETE_TRIGGER,) if dialect == "sqlite" else ())
 
 
-#: SQLite: an update that only completes a submitted inquiry. Its count rows move from 已提交
-#: to 已完成 and it enters the completion-time histogram; its 按地区 rows stay as they are.
-_COMPLETING = (
-    "COALESCE(old.status = 'submitted' AND new.status = 'completed' "
-    "AND new.submitted_at IS NOT NULL AND new.completed_at IS NOT NULL "
-    "AND new.submitted_at IS old.submitted_at AND new.intent IS old.intent "
-    "AND new.province_code IS old.province_code AND new.city_code IS old.city_code, 0)"
-)
+def _sqlite_triggers() -> dict[str, list[str]]:
+    def image(row: str, d: int) -> str:  # the trigger's old or new row as a delta source
+        return "SELECT " + ", ".join(f"{row}.{c} AS {c}" for c in watched()) + f", {d} AS d"
+
+    counted_new, counted_old = f"new.status IN {_COUNTED_SQL}", f"old.status IN {_COUNTED_SQL}"
+    update = "AFTER UPDATE OF " + ", ".join(watched())
+    unchanged = [f"new.{c} IS old.{c}" for c in watched() if c not in ("status", "completed_at")]
+    completing = _COMPLETING.format(unchanged=" AND ".join(unchanged))
+    changing = f"({counted_old} OR {counted_new}) AND NOT {completing}"
+    old, new = image("old", -1), image("new", 1)
+    ai, au, ad = TRIGGERS
+    specs = {  # name: (event, when, the delta source)
+        ai: ("AFTER INSERT", counted_new, new),
+        au: (update, changing, f"{old} UNION ALL {new}"),
+        ad: ("AFTER DELETE", counted_old, old),
+        COMPLETE_TRIGGER: (update, completing, None),
+    }
+    out = {}
+    for name, (event, when, source) in specs.items():
+        body = delta_statements("sqlite", f"({source})") if source else _completion_statements()
+        text = _SQLITE_TRIGGER.format(name=name, event=event, when=when, body=";\n  ".join(body))
+        out[name] = [text]
+    return out
 
 
-def _completion_statements() -> list[str]:
-    """The body of COMPLETE_TRIGGER: what ``delta_statements`` adds for such an update, written
-    out row by row (-1 已提交 and +1 已完成 at each grain, for the province and the whole
-    country; +1 in the completion-time histogram), as two upserts of literal rows instead of
-    three grouped queries over the row's old and new images. At a million rows the UPDATE of
-    100 completions took 18 ms with the general trigger and takes 13 ms with this one (5.9 ms
-    without any rollup trigger); tests/test_rollup.py checks both against a fresh count."""
-    day = day_of("sqlite", "new.submitted_at")
-    periods = {"d": day, "w": week_of("sqlite", day), "m": month_of("sqlite", day)}
-    provinces = ("new.province_code", "'" + ALL + "'")
-    count_rows = [
-        "('" + g + "', " + periods[g] + ", " + p + ", new.intent, '" + status + "', " + d + ")"
-        for status, d in (("submitted", "-1"), ("completed", "1"))
-        for g in ("d", "w", "m")
-        for p in provinces
-    ]
-    bucket = hour_bucket_sql(hours_between("sqlite", "new.submitted_at", "new.completed_at"))
-    hours_rows = [
-        "('" + g + "', " + periods[g] + ", " + p + ", new.intent, " + bucket + ", 1)"
-        for g in ("d", "m")
-        for p in provinces
-    ]
-    return [
-        "INSERT INTO report_count (grain, period, province_code, intent, status, n) VALUES "
-        + ", ".join(count_rows)
-        + _add_on_conflict("report_count"),
-        "INSERT INTO report_hours (grain, period, province_code, intent, hours, n) VALUES "
-        + ", ".join(hours_rows)
-        + _add_on_conflict("report_hours"),
-    ]
+def _postgresql_triggers() -> dict[str, list[str]]:
+    def rows(table: str, d: int) -> str:  # a transition table as a delta source
+        return "SELECT " + ", ".join(watched()) + f", {d} AS d FROM {table}"
+
+    old, new = rows("old_rows", -1), rows("new_rows", 1)
+    ai, au, ad = TRIGGERS
+    specs = {  # name: (event, transition tables, the delta source)
+        ai: ("INSERT", "NEW TABLE AS new_rows", new),
+        au: ("UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows", f"{old} UNION ALL {new}"),
+        ad: ("DELETE", "OLD TABLE AS old_rows", old),
+    }
+    out = {}
+    for name, (event, tables, source) in specs.items():
+        body = ";\n  ".join(delta_statements("postgresql", f"({source})"))
+        out[name] = [
+            _PG_FUNCTION.format(function=name + "_fn", source=_PG_SOURCE.format(body=body)),
+            _PG_TRIGGER.format(name=name, event=event, tables=tables),
+        ]
+    return out
+
+
+def trigger_definitions(dialect: str) -> dict[str, list[str]]:
+    """Each trigger's CREATE statements (on PostgreSQL its function's, then its own)."""
+    return _sqlite_triggers() if dialect == "sqlite" else _postgresql_triggers()
 
 
 def trigger_ddl(dialect: str) -> list[str]:
     """CREATE statements of the triggers (and on PostgreSQL their functions)."""
-    if dialect == "sqlite":
-        when_new = "new.status IN " + _COUNTED_SQL
-        when_old = "old.status IN " + _COUNTED_SQL
-        update = "AFTER UPDATE OF " + ", ".join(WATCHED)
-        specs = [
-            ("report_rollup_ai", "AFTER INSERT", when_new, "(" + _image("new", 1) + ")"),
-            (
-                "report_rollup_au",
-                update,
-                "(" + when_old + " OR " + when_new + ") AND NOT " + _COMPLETING,
-                "(" + _image("old", -1) + " UNION ALL " + _image("new", 1) + ")",
-            ),
-            ("report_rollup_ad", "AFTER DELETE", when_old, "(" + _image("old", -1) + ")"),
-            (COMPLETE_TRIGGER, update, _COMPLETING, None),
-        ]
-        out = []
-        for name, event, when, source in specs:
-            statements = delta_statements(dialect, source) if source else _completion_statements()
-            body = ";\n  ".join(statements)
-            out.append(
-                "CREATE TRIGGER "
-                + name
-                + " "
-                + event
-                + " ON inquiry FOR EACH ROW WHEN "
-                + when
-                + " BEGIN\n  "
-                + body
-                + ";\nEND"
-            )
-        return out
-    specs = [
-        ("report_rollup_ai", "INSERT", "REFERENCING NEW TABLE AS new_rows", _rows("new_rows", 1)),
-        (
-            "report_rollup_au",
-            "UPDATE",
-            "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows",
-            _rows("old_rows", -1) + " UNION ALL " + _rows("new_rows", 1),
-        ),
-        ("report_rollup_ad", "DELETE", "REFERENCING OLD TABLE AS old_rows", _rows("old_rows", -1)),
-    ]
-    out = []
-    for name, event, referencing, source in specs:
-        body = ";\n  ".join(delta_statements(dialect, "(" + source + ")"))
-        out.append(
-            "CREATE FUNCTION "
-            + name
-            + "_fn() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n  "
-            + body
-            + ";\n  RETURN NULL;\nEND\n$$"
-        )
-        out.append(
-            "CREATE TRIGGER "
-            + name
-            + " AFTER "
-            + event
-            + " ON inquiry "
-            + referencing
-            + " FOR EACH STATEMENT EXECUTE FUNCTION "
-            + name
-            + "_fn()"
-        )
-    return out
+    return [s for statements in trigger_definitions(dialect).values() for s in statements]
 
 
-def drop_trigger_ddl(dialect: str) -> list[str]:
-    if dialect == "sqlite":
-        return ["DROP TRIGGER IF EXISTS " + name for name in trigger_names(dialect)]
-    out = []
-    for name in TRIGGERS:
-        out.append("DROP TRIGGER IF EXISTS " + name + " ON inquiry")
-        out.append("DROP FUNCTION IF EXISTS " + name + "_fn()")
-    return out
+def drop_trigger_ddl(dialect: str, names: tuple[str, ...] | list[str] = ()) -> list[str]:
+    """DROP statements of the triggers ``names`` (by default all of the description's)."""
+    drops = ["DROP TRIGGER IF EXISTS {}"]
+    if dialect != "sqlite":
+        drops = ["DROP TRIGGER IF EXISTS {} ON inquiry", "DROP FUNCTION IF EXISTS {}_fn()"]
+    return [drop.format(name) for name in names or trigger_names(dialect) for drop in drops]
+
+
+def installed_triggers(conn: Connection) -> dict[str, list[str]]:
+    """The enabled rollup triggers in the database, as ``trigger_definitions`` writes them."""
+    if conn.dialect.name == "sqlite":
+        sql = "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'inquiry'"
+        found = {name: [ddl] for name, ddl in conn.exec_driver_sql(sql)}
+    else:
+        sql = (
+            "SELECT t.tgname, p.proname, p.prosrc, pg_get_triggerdef(t.oid, true) "
+            "FROM pg_trigger AS t JOIN pg_proc AS p ON p.oid = t.tgfoid "
+            "WHERE t.tgrelid = 'inquiry'::regclass AND NOT t.tgisinternal AND t.tgenabled <> 'D'"
+        )
+        found = {  # (PostgreSQL 11 writes EXECUTE PROCEDURE for the same thing)
+            name: [
+                _PG_FUNCTION.format(function=function, source=source),
+                trigger.replace(" EXECUTE PROCEDURE ", " EXECUTE FUNCTION "),
+            ]
+            for name, function, source, trigger in conn.exec_driver_sql(sql)
+        }
+    return {name: ddl for name, ddl in found.items() if name.startswith(PREFIX)}
 
 
 def missing_triggers(conn: Connection) -> list[str]:
     """Rollup triggers absent from the database (e.g. after a bulk load that was killed)."""
-    if conn.dialect.name == "sqlite":
-        sql = "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'inquiry'"
-    else:
-        sql = (
-            "SELECT tgname FROM pg_trigger WHERE tgrelid = 'inquiry'::regclass "
-            "AND NOT tgisinternal AND tgenabled <> 'D'"
-        )
-    present = set(conn.exec_driver_sql(sql).scalars())
+    present = installed_triggers(conn)
     return [t for t in trigger_names(conn.dialect.name) if t not in present]
+
+
+def stale_triggers(conn: Connection) -> list[str]:
+    """Rollup triggers to replace: missing, made from another description, or left over."""
+    wanted, present = trigger_definitions(conn.dialect.name), installed_triggers(conn)
+    changed = [t for t in wanted if present.get(t) != wanted[t]]
+    return changed + [t for t in present if t not in wanted]
 
 
 # ---------------------------------------------------------------------------------------------
 # Rebuild: the whole rollup from ``inquiry``, set-based and staged (the provinces' day rows
-# first, then weeks, months and the whole country from them). Written independently of the
-# trigger statements; the bulk seeder counts the day rows itself and runs only the derivation.
-
-
-#: The day rows every other row is derived from: table → the columns besides grain and n.
-DAY_COLUMNS = {
-    "report_count": ("period", "province_code", "intent", "status"),
-    "report_city": ("period", "province_code", "city_code", "intent"),
-    "report_hours": ("period", "province_code", "intent", "hours"),
-}
+# first, then weeks, months and the whole country from them). The bulk seeder counts the day
+# rows itself and runs only the derivation.
 
 
 def day_statements(dialect: str) -> list[str]:
-    """Empty the three tables and count the day rows of every province from ``inquiry``."""
-    day = day_of(dialect, "submitted_at")
-    counted = "FROM inquiry WHERE status IN " + _COUNTED_SQL + " AND submitted_at IS NOT NULL"
-    hours = hours_between(dialect, "submitted_at", "completed_at")
-    return [
-        "DELETE FROM report_count",
-        "DELETE FROM report_city",
-        "DELETE FROM report_hours",
-        "INSERT INTO report_count (grain, period, province_code, intent, status, n) "
-        "SELECT 'd', " + day + ", province_code, intent, status, COUNT(*) " + counted + " "
-        "GROUP BY 2, 3, 4, 5",
-        "INSERT INTO report_city (grain, period, province_code, city_code, intent, n) "
-        "SELECT 'd', "
-        + day
-        + ", province_code, COALESCE(city_code, ''), intent, COUNT(*) "
-        + counted
-        + " GROUP BY 2, 3, 4, 5",
-        "INSERT INTO report_hours (grain, period, province_code, intent, hours, n) "
-        "SELECT 'd', day, province_code, intent, " + hour_bucket_sql("h") + ", COUNT(*) "
-        "FROM (SELECT "
-        + day
-        + " AS day, province_code, intent, "
-        + hours
-        + " AS h "
-        + counted
-        + " AND status = 'completed' AND completed_at IS NOT NULL) AS c GROUP BY 2, 3, 4, 5",
-    ]
+    """Empty the tables and count the day rows of every province from ``inquiry``."""
+    out = [f"DELETE FROM {r.table}" for r in ROLLUPS]
+    for r in ROLLUPS:
+        bucketed = any(DIMENSIONS[d].bucket for d in r.dimensions)
+        out.append(_sql(_DAY_BUCKETED if bucketed else _DAY, r, **_parts(dialect, r, "")))
+    return out
 
 
 def day_upsert(table: str, source: str) -> str:
     """Add day rows of provinces from ``source`` (a table with ``DAY_COLUMNS[table]`` and n)."""
-    cols = ", ".join(DAY_COLUMNS[table])
-    return (
-        "INSERT INTO "
-        + table
-        + " (grain, "
-        + cols
-        + ", n) SELECT 'd', "
-        + cols
-        + ", n FROM "
-        + source
-        + " WHERE true"
-        + _add_on_conflict(table)
-    )
+    (r,) = [r for r in ROLLUPS if r.table == table]
+    return _sql(_DAY_UPSERT, r, day_columns=", ".join(r.columns[1:]), source=source)
 
 
 def derive_statements(dialect: str) -> list[str]:
     """Recompute the week, month and whole-country rows from the provinces' day rows."""
-    week, month = week_of(dialect, "period"), month_of(dialect, "period")
-    return [
-        "DELETE FROM report_count WHERE grain <> 'd' OR province_code = '" + ALL + "'",
-        "DELETE FROM report_city WHERE grain <> 'd'",
-        "DELETE FROM report_hours WHERE grain <> 'd' OR province_code = '" + ALL + "'",
-        "INSERT INTO report_count (grain, period, province_code, intent, status, n) "
-        "SELECT 'w', " + week + ", province_code, intent, status, SUM(n) FROM report_count "
-        "WHERE grain = 'd' GROUP BY 2, 3, 4, 5",
-        "INSERT INTO report_count (grain, period, province_code, intent, status, n) "
-        "SELECT 'm', " + month + ", province_code, intent, status, SUM(n) FROM report_count "
-        "WHERE grain = 'd' GROUP BY 2, 3, 4, 5",
-        "INSERT INTO report_count (grain, period, province_code, intent, status, n) "
-        "SELECT grain, period, '" + ALL + "', intent, status, SUM(n) FROM report_count "
-        "GROUP BY grain, period, intent, status",
-        "INSERT INTO report_city (grain, period, province_code, city_code, intent, n) "
-        "SELECT 'm', " + month + ", province_code, city_code, intent, SUM(n) FROM report_city "
-        "WHERE grain = 'd' GROUP BY 2, 3, 4, 5",
-        "INSERT INTO report_hours (grain, period, province_code, intent, hours, n) "
-        "SELECT 'm', " + month + ", province_code, intent, hours, SUM(n) FROM report_hours "
-        "WHERE grain = 'd' GROUP BY 2, 3, 4, 5",
-        "INSERT INTO report_hours (grain, period, province_code, intent, hours, n) "
-        "SELECT grain, period, '" + ALL + "', intent, hours, SUM(n) FROM report_hours "
-        "GROUP BY grain, period, intent, hours",
-    ]
+    out = []
+    for r in ROLLUPS:
+        country = f" OR province_code = '{ALL}'" if r.whole_country else ""
+        out.append(f"DELETE FROM {r.table} WHERE grain <> 'd'{country}")
+    for r in ROLLUPS:
+        dimensions = ", ".join(r.dimensions)
+        for g in r.grains[1:]:
+            period = period_of(dialect, g, "period")
+            out.append(_sql(_COARSER, r, grain=g, period=period, dimensions=dimensions))
+        if r.whole_country:
+            others = ", ".join(d for d in r.dimensions if d != "province_code")
+            summed = ", ".join(r.country(list(r.dimensions)))
+            out.append(_sql(_COUNTRY, r, dimensions=summed, others=others))
+    return out
 
 
 def rebuild_statements(dialect: str) -> list[str]:
     return day_statements(dialect) + derive_statements(dialect)
 
 
+# ---------------------------------------------------------------------------------------------
+# On a connection, inside the caller's transaction
+
+
 def rebuild(conn: Connection) -> None:
-    """Recompute the three tables from ``inquiry`` inside the caller's transaction."""
+    """Recompute the tables from ``inquiry``."""
     for statement in rebuild_statements(conn.dialect.name):
         conn.exec_driver_sql(statement)
 
@@ -467,15 +519,18 @@ def create_triggers(conn: Connection) -> None:
 
 
 def drop_triggers(conn: Connection) -> None:
-    for statement in drop_trigger_ddl(conn.dialect.name):
+    """Drop the description's triggers and any other rollup trigger left over."""
+    names = dict.fromkeys((*trigger_names(conn.dialect.name), *installed_triggers(conn)))
+    for statement in drop_trigger_ddl(conn.dialect.name, list(names)):
         conn.exec_driver_sql(statement)
 
 
 def repair(conn: Connection) -> bool:
-    """Recreate missing triggers and rebuild the tables; True if anything was missing. A bulk
-    load drops the triggers and rebuilds at its end: a load killed half-way leaves them missing,
-    and this puts the rollup right at the next start."""
-    if not missing_triggers(conn):
+    """Replace the triggers and rebuild the tables when the triggers in the database are not
+    the description's (missing, changed or left over); True if they were not. A bulk load drops
+    the triggers and rebuilds at its end: one killed half-way leaves them missing, and this puts
+    the rollup right at the next start; so it does after a change of the description."""
+    if not stale_triggers(conn):
         return False
     reset(conn)
     return True

@@ -474,3 +474,233 @@ def test_rebuild_rollup_command_repairs_a_rollup_changed_by_hand(engine, users, 
     assert_rollup_exact(engine)
     with engine.connect() as conn:
         assert rollup.missing_triggers(conn) == []
+
+
+# ---------------------------------------------------------------------------------------------
+# One description: every statement is made from rollup.DIMENSIONS and rollup.ROLLUPS
+
+
+def test_the_description_is_the_models_tables():
+    """models.py reads the tables; the description writes them: the same columns and keys."""
+    from models import ReportCity, ReportCount, ReportHours
+
+    models = {m.__tablename__: m.__table__ for m in (ReportCount, ReportCity, ReportHours)}
+    assert set(models) == set(rollup.TABLES)
+    for r in rollup.ROLLUPS:
+        table = models[r.table]
+        assert tuple(c.name for c in table.primary_key.columns) == r.key
+        assert {c.name for c in table.columns} == {*r.columns, "n"}
+
+
+def _statements_for(table: str, dialect: str) -> dict[str, list[str]]:
+    """Every statement that writes ``table``, by where it comes from."""
+    writes = f"INSERT INTO {table} "
+    triggers = "\n".join(rollup.trigger_ddl(dialect))
+    return {
+        "trigger": [s for s in triggers.split(";") if writes in s],
+        "delta": [s for s in rollup.delta_statements(dialect, "src") if writes in s],
+        "day": [s for s in rollup.day_statements(dialect) if writes in s],
+        "derive": [s for s in rollup.derive_statements(dialect) if writes in s],
+        "day_upsert": [rollup.day_upsert(table, "src")],
+    }
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+@pytest.mark.parametrize(
+    ("table", "column"),
+    [(r.table, c) for r in rollup.ROLLUPS for c in r.dimensions],
+)
+def test_every_dimension_of_a_table_is_in_every_statement_that_writes_it(table, column, dialect):
+    for source, statements in _statements_for(table, dialect).items():
+        assert statements, source
+        for statement in statements:
+            assert column in statement, (source, statement)
+
+
+ASSIGNEE = rollup.Dimension("COALESCE({assignee_id}, 0)")
+BY_ASSIGNEE = rollup.Rollup(
+    "report_test_assignee",
+    key=("grain", "period", "province_code", "assignee"),
+    grains="dm",
+    whole_country=True,
+)
+
+
+def add_assignee_dimension(monkeypatch) -> None:
+    """The description with one more dimension and one more table, as an engineer adds them."""
+    monkeypatch.setitem(rollup.DIMENSIONS, "assignee", ASSIGNEE)
+    monkeypatch.setattr(rollup, "ROLLUPS", (*rollup.ROLLUPS, BY_ASSIGNEE))
+
+
+@pytest.fixture
+def assignee_dimension(monkeypatch):
+    add_assignee_dimension(monkeypatch)
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+def test_a_new_dimension_reaches_the_triggers_rebuild_and_derivation(assignee_dimension, dialect):
+    assert rollup.watched()[-1] == "assignee_id"  # the update triggers watch it
+    ddl = "\n".join(rollup.trigger_ddl(dialect))
+    if dialect == "sqlite":
+        assert (
+            "AFTER UPDATE OF status, submitted_at, completed_at, intent, province_code, "
+            "city_code, assignee_id" in ddl
+        )
+        # a completion that also changes the assignee is the general trigger's
+        assert "new.assignee_id IS old.assignee_id" in ddl
+        assert "new.assignee_id AS assignee_id" in ddl
+    else:
+        assert "city_code, assignee_id, 1 AS d FROM new_rows" in ddl
+    for source, statements in _statements_for(BY_ASSIGNEE.table, dialect).items():
+        if source == "trigger" and dialect == "sqlite":
+            # three row triggers; completions never move it (it counts both statuses alike)
+            assert len(statements) == 3, statements
+        assert statements, source
+        for statement in statements:
+            assert "assignee" in statement, (source, statement)
+    derived = "\n".join(_statements_for(BY_ASSIGNEE.table, dialect)["derive"])
+    assert "SELECT 'm', " in derived and "'*', assignee" in derived
+    assert "ON CONFLICT (grain, period, province_code, assignee)" in rollup.day_upsert(
+        BY_ASSIGNEE.table, "src"
+    )
+
+
+def test_a_table_added_to_the_description_alone_is_kept_exact(engine, users, monkeypatch):
+    """The claim of the module docstring: a new dimension is a row of DIMENSIONS and a key. With
+    its table (here made by hand instead of by a migration), the next start installs the triggers
+    and fills it, and it stays exact after every kind of write."""
+    seed.seed(engine, rows=1200, seed=4, end=END)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "CREATE TABLE report_test_assignee (grain varchar(1) NOT NULL, period date NOT NULL, "
+            "province_code varchar(6) NOT NULL, assignee integer NOT NULL, n integer NOT NULL, "
+            "PRIMARY KEY (grain, period, province_code, assignee))"
+        )
+    try:
+        with monkeypatch.context() as patch:
+            add_assignee_dimension(patch)
+            db.migrate(engine)  # the next start
+            with engine.connect() as conn:
+                assert rollup.stale_triggers(conn) == []
+            assign_and_complete(engine, users, random.Random(8))
+            random_writes(engine, users, random.Random(6), n=20)
+            assert_rollup_exact(engine)
+            assert stored_by_assignee(engine) == expected_by_assignee(engine)
+            assert any(key[3] for key in stored_by_assignee(engine))  # counted by assignee
+    finally:
+        with engine.begin() as conn:
+            assert rollup.repair(conn)  # the description is back to the real one
+            conn.exec_driver_sql("DROP TABLE report_test_assignee")
+
+
+def assign_and_complete(engine, users, rng: random.Random) -> None:
+    """Assignments and completions through the app, and both at once by hand."""
+    staff = [users["staff"].id, users["staff2"].id]
+    for _ in range(8):
+        with db.session_scope(engine) as s:
+            waiting = s.exec(select(Inquiry.id).where(Inquiry.status == "submitted")).all()
+            chosen = rng.sample(list(waiting), k=4)
+            inquiries.assign(
+                s, actor=users["staff"], inquiry_id=chosen[0], assignee_id=rng.choice(staff)
+            )
+            inquiries.complete(s, actor=users["staff"], inquiry_ids=chosen[1:3])
+            s.execute(
+                sa.update(Inquiry)
+                .where(Inquiry.id == chosen[3])
+                .values(status="completed", completed_at=END, assignee_id=rng.choice(staff))
+            )
+
+
+def stored_by_assignee(engine) -> dict[tuple, int]:
+    sql = "SELECT grain, period, province_code, assignee, n FROM report_test_assignee"
+    with engine.connect() as conn:
+        return {(g, str(p), prov, a): n for g, p, prov, a, n in conn.exec_driver_sql(sql) if n}
+
+
+def expected_by_assignee(engine) -> dict[tuple, int]:
+    expected = Counter()
+    with db.session_scope(engine, write=False) as s:
+        for i in s.exec(select(Inquiry)).all():
+            if i.status not in COUNTED or i.submitted_at is None:
+                continue
+            day = shanghai_day(i.submitted_at)
+            for grain in "dm":
+                for prov in (i.province_code, "*"):
+                    expected[(grain, str(bucket_of(day, grain)), prov, i.assignee_id or 0)] += 1
+    return dict(expected)
+
+
+def test_the_installed_triggers_are_the_descriptions_and_a_start_changes_nothing(engine):
+    with engine.begin() as conn:
+        assert rollup.stale_triggers(conn) == []
+        installed = rollup.installed_triggers(conn)
+        assert installed == rollup.trigger_definitions(conn.dialect.name)
+        assert rollup.repair(conn) is False
+
+
+def _replace_one_trigger(conn) -> None:
+    """An older version's report_rollup_ai: it counts nothing."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("DROP TRIGGER report_rollup_ai")
+        conn.exec_driver_sql(
+            "CREATE TRIGGER report_rollup_ai AFTER INSERT ON inquiry FOR EACH ROW BEGIN "
+            "SELECT 1; END"
+        )
+    else:
+        conn.exec_driver_sql(
+            "CREATE OR REPLACE FUNCTION report_rollup_ai_fn() RETURNS trigger LANGUAGE plpgsql "
+            "AS $$ BEGIN RETURN NULL; END $$"
+        )
+
+
+def _add_a_leftover_trigger(conn) -> None:
+    """A trigger of the rollup the description no longer makes: it counts every insert twice."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql(
+            "CREATE TRIGGER report_rollup_retired AFTER INSERT ON inquiry FOR EACH ROW BEGIN "
+            "UPDATE report_count SET n = n + 1; END"
+        )
+    else:
+        conn.exec_driver_sql(
+            "CREATE FUNCTION report_rollup_retired_fn() RETURNS trigger LANGUAGE plpgsql AS $$ "
+            "BEGIN UPDATE report_count SET n = n + 1; RETURN NULL; END $$"
+        )
+        conn.exec_driver_sql(
+            "CREATE TRIGGER report_rollup_retired AFTER INSERT ON inquiry "
+            "FOR EACH STATEMENT EXECUTE FUNCTION report_rollup_retired_fn()"
+        )
+
+
+@pytest.mark.parametrize("change", [_replace_one_trigger, _add_a_leftover_trigger])
+def test_a_start_replaces_triggers_that_differ_from_the_description(engine, users, change):
+    seed.seed(engine, rows=200, end=END)
+    with engine.begin() as conn:
+        change(conn)
+        stale = rollup.stale_triggers(conn)
+    assert stale == (
+        ["report_rollup_ai"] if change is _replace_one_trigger else ["report_rollup_retired"]
+    )
+    with db.session_scope(engine) as s:  # written while the wrong triggers count
+        inquiries.submit(s, actor=users["company"], form=valid_form())
+    db.migrate(engine)
+    with engine.connect() as conn:
+        assert rollup.stale_triggers(conn) == []
+        assert "report_rollup_retired" not in rollup.installed_triggers(conn)
+    assert_rollup_exact(engine)
+    random_writes(engine, users, random.Random(12), n=10)
+    assert_rollup_exact(engine)
+
+
+def test_the_rollup_migrations_import_no_live_code():
+    """0003 and 0008 never change when dashboard/ does: no import of it."""
+    import ast
+    from pathlib import Path
+
+    versions = Path(__file__).parent.parent / "data" / "migrations" / "versions"
+    for name in ("0003_report_rollup.py", "0008_completion_trigger.py"):
+        tree = ast.parse((versions / name).read_text(encoding="utf-8"))
+        modules = [
+            *(a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names),
+            *(n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)),
+        ]
+        assert not [m for m in modules if m.split(".")[0] in ("dashboard", "models")], name

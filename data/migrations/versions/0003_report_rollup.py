@@ -1,6 +1,11 @@
 """Report rollup: day/week/month counts by province, city, intent, status and completion hours,
-kept exact by triggers on ``inquiry`` (see dashboard/rollup.py) and filled from the rows already
-there.
+kept exact by triggers on ``inquiry``.
+
+This revision makes the tables only. Their triggers and their contents come from the live
+description in dashboard/rollup.py: ``rollup.repair``, run by ``db.migrate`` after the migrations
+at every start, installs the triggers when they are missing or differ from the description and
+rebuilds the tables from the rows already there. So this file never changes with the rollup's code
+and imports nothing from ``dashboard``.
 
 The report sections read these instead of ``inquiry``: at 1,000,000 inquiries a section took
 0.1–4.5 s on SQLite scanning the table, and takes a few milliseconds on the rollup (BENCHMARKS.md).
@@ -13,8 +18,6 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
-
-from dashboard import rollup
 
 revision = "0003_report_rollup"
 down_revision = "0001_initial"
@@ -63,13 +66,29 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("grain", "province_code", "period", "intent", "hours"),
         **_NO_ROWID,
     )
+
+
+def _drop_rollup_triggers() -> None:
+    """Drop every trigger on ``inquiry`` named ``report_rollup*`` (whichever version of the
+    rollup made them; on PostgreSQL with its function): they write to the tables dropped next."""
     conn = op.get_bind()
-    rollup.create_triggers(conn)
-    rollup.rebuild(conn)
+    if conn.dialect.name == "sqlite":
+        names = conn.exec_driver_sql(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'inquiry'"
+        ).scalars()
+        drops = ["DROP TRIGGER IF EXISTS {}"]
+    else:
+        names = conn.exec_driver_sql(
+            "SELECT tgname FROM pg_trigger WHERE tgrelid = 'inquiry'::regclass AND NOT tgisinternal"
+        ).scalars()
+        drops = ["DROP TRIGGER IF EXISTS {} ON inquiry", "DROP FUNCTION IF EXISTS {}_fn()"]
+    for name in [n for n in names if n.startswith("report_rollup")]:
+        for drop in drops:
+            conn.exec_driver_sql(drop.format(name))
 
 
 def downgrade() -> None:
-    rollup.drop_triggers(op.get_bind())
+    _drop_rollup_triggers()
     op.drop_table("report_hours")
     op.drop_table("report_city")
     op.drop_index("ix_report_count_province", table_name="report_count")
