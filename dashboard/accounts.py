@@ -28,9 +28,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Session, select
 
 import models
-from dashboard import dialect
+from dashboard import login_limits
 from dashboard.errors import FormInvalid, NotAllowed, NotFound
-from models import ROLE_LABELS, AccountAction, AccountEvent, LoginSource, Role, User, utcnow
+from models import ROLE_LABELS, AccountAction, AccountEvent, Role, User, utcnow
 
 MAX_FAILED_LOGINS = 5
 FAILURE_WINDOW = timedelta(minutes=15)
@@ -216,10 +216,10 @@ def authenticate(
     15 minutes (even the right password is refused while locked). Successes reset the count.
     The account row is read ``FOR UPDATE``, so parallel attempts on PostgreSQL are counted one
     after the other and no more than ``MAX_FAILED_LOGINS`` passwords are ever checked before the
-    lock. ``source`` (the client's address) is limited too: see ``_count_source_attempt``.
+    lock. ``source`` (the client's address) is limited too: see ``login_limits``.
     """
     now = now or utcnow()
-    if source is not None and not _count_source_attempt(session, source, now):
+    if source is not None and not login_limits.count_attempt(session, source, now):
         record(
             session,
             action=AccountAction.login_refused_source,
@@ -264,7 +264,7 @@ def authenticate(
         session.add(user)
         return None
     if source is not None:
-        _forgive_source_attempt(session, source)
+        login_limits.forgive_attempt(session, source)
     if user.locked_until is not None:
         record(session, action=AccountAction.unlocked, user_id=user.id, detail="lock expired")
         user.locked_until = None
@@ -276,76 +276,6 @@ def authenticate(
     record(session, action=AccountAction.login, user_id=user.id)
     session.add(user)
     return user
-
-
-# --------------------------------------------------------------------------------------------
-# Failed logins per source (client address): a browser session's own cool-down ends with the
-# session, and the per-account lock does not stop one client from trying many accounts.
-
-SOURCE_MAX_FAILURES = 20
-SOURCE_WINDOW = timedelta(minutes=15)
-SOURCE_BLOCK = timedelta(minutes=15)
-_SOURCES = LoginSource.__table__
-
-
-def _count_source_attempt(session: Session, source: str, now: datetime) -> bool:
-    """Count one login attempt from ``source`` before its password is checked; False when the
-    source is blocked (then nothing is checked at all).
-
-    Counting before checking, in one upsert, makes the count exact under parallel attempts: each
-    attempt gets its own number back. A successful login takes its attempt back
-    (``_forgive_source_attempt``), so only failures add up: ``SOURCE_MAX_FAILURES`` within
-    ``SOURCE_WINDOW`` block the source for ``SOURCE_BLOCK``.
-    """
-    source = source[:64]
-    stamp = sa.bindparam("now", now, type_=_SOURCES.c.window_start.type)
-    expired = _SOURCES.c.window_start < sa.bindparam(
-        "since", now - SOURCE_WINDOW, type_=_SOURCES.c.window_start.type
-    )
-    stmt = dialect.insert(dialect.name(session), _SOURCES).values(
-        source=source, failures=1, window_start=now
-    )
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[_SOURCES.c.source],
-        set_={
-            "failures": sa.case((expired, 1), else_=_SOURCES.c.failures + 1),
-            "window_start": sa.case((expired, stamp), else_=_SOURCES.c.window_start),
-        },
-    ).returning(_SOURCES.c.failures, _SOURCES.c.blocked_until)
-    failures, blocked_until = session.execute(stmt).one()
-    if blocked_until is not None and blocked_until > now:
-        return False
-    if failures > SOURCE_MAX_FAILURES:
-        # Blocked from now on, and counted afresh once the block ends.
-        session.execute(
-            sa.update(_SOURCES)
-            .where(_SOURCES.c.source == source)
-            .values(failures=0, window_start=now, blocked_until=now + SOURCE_BLOCK)
-        )
-        record(
-            session, action=AccountAction.source_blocked, user_id=None, detail=f"source={source}"
-        )
-        return False
-    return True
-
-
-def _forgive_source_attempt(session: Session, source: str) -> None:
-    session.execute(
-        sa.update(_SOURCES)
-        .where(_SOURCES.c.source == source[:64], _SOURCES.c.failures > 0)
-        .values(failures=_SOURCES.c.failures - 1)
-    )
-
-
-def source_wait_seconds(session: Session, source: str, now: datetime | None = None) -> int:
-    """Seconds until logins from ``source`` are checked again (0: not blocked)."""
-    now = now or utcnow()
-    blocked_until = session.execute(
-        sa.select(_SOURCES.c.blocked_until).where(_SOURCES.c.source == source[:64])
-    ).scalar()
-    if blocked_until is None or blocked_until <= now:
-        return 0
-    return max(1, int((blocked_until - now).total_seconds() + 0.999))
 
 
 NOT_ALLOWED = "您没有执行此操作的权限"
@@ -438,22 +368,6 @@ class Operator:
 Administrator = User | Operator
 
 
-#: Account administration is rare; PostgreSQL runs it one transaction at a time (a transaction
-#: advisory lock), so two administrators acting on each other's accounts queue instead of
-#: deadlocking on the two rows, and the second sees the first one's change.
-_ADMIN_LOCK_KEY = 0x5A_0AD_0001
-
-
-def _require_admin(session: Session, actor: Administrator, *, write: bool = False) -> Administrator:
-    """The acting administrator re-read from the database, or the console operator; NotAllowed
-    for anyone else (also for no actor at all)."""
-    if write:
-        dialect.serialise(session, _ADMIN_LOCK_KEY)
-    if isinstance(actor, Operator):
-        return actor
-    return require_role(session, actor, Role.admin.value, write=write)
-
-
 def _target(session: Session, user_id: int) -> User:
     user = session.exec(
         select(User)
@@ -466,24 +380,6 @@ def _target(session: Session, user_id: int) -> User:
     return user
 
 
-def _other_active_admins(session: Session, user: User) -> int:
-    # FOR UPDATE on PostgreSQL: two administrators demoting each other at once queue here, so
-    # the second one sees the first one's change and is refused.
-    rows = session.exec(
-        select(User.id)
-        .where(User.role == Role.admin.value, User.is_active, User.id != user.id)
-        .with_for_update()
-    ).all()
-    return len(rows)
-
-
-def _guard_admin_removal(session: Session, actor: Administrator, user: User, what: str) -> None:
-    if isinstance(actor, User) and actor.id == user.id:
-        raise NotAllowed(f"不能{what}自己的账号")
-    if user.role == Role.admin and user.is_active and _other_active_admins(session, user) == 0:
-        raise NotAllowed(f"不能{what}最后一个在用的系统管理员")
-
-
 def _audit(
     session: Session, action: AccountAction, user: User, actor: Administrator, detail: str = ""
 ) -> None:
@@ -493,154 +389,6 @@ def _audit(
         record(session, action=action, user_id=user.id, detail=detail)
     else:
         record(session, action=action, user_id=user.id, actor_id=actor.id, detail=detail)
-
-
-def list_users(
-    session: Session,
-    *,
-    actor: Administrator,
-    search: str = "",
-    role: str | None = None,
-    limit: int | None = None,
-) -> list[User]:
-    """Accounts by username (administrators only), optionally only those whose username, name,
-    company or e-mail contains ``search`` and that have ``role``; at most ``limit`` of them."""
-    _require_admin(session, actor)
-    stmt = select(User).where(*_user_conditions(search, role)).order_by(User.username)
-    if limit is not None:
-        stmt = stmt.limit(limit)
-    return list(session.exec(stmt))
-
-
-def count_users(
-    session: Session, *, actor: Administrator, search: str = "", role: str | None = None
-) -> int:
-    """How many accounts ``list_users`` would list without a limit."""
-    _require_admin(session, actor)
-    return session.exec(
-        select(sa.func.count()).select_from(User).where(*_user_conditions(search, role))
-    ).one()
-
-
-def _user_conditions(search: str, role: str | None) -> list:
-    conds = []
-    term = models.visible_text(search).strip()
-    if term:
-        conds.append(
-            sa.or_(
-                *(
-                    sa.func.lower(column).contains(term.lower(), autoescape=True)
-                    for column in (User.username, User.display_name, User.company_name, User.email)
-                )
-            )
-        )
-    if role:
-        conds.append(User.role == role)
-    return conds
-
-
-def add_user(
-    session: Session,
-    *,
-    actor: Administrator,
-    username: str,
-    role: str,
-    password: str | None = None,
-    company_name: str | None = None,
-    display_name: str | None = None,
-    email: str | None = None,
-) -> tuple[User, str | None]:
-    """An administrator creates an account.
-
-    Without ``password`` a one-time password is generated and returned (show it once); the user
-    must choose their own at the first login. With ``password`` it is checked like any other.
-    """
-    actor = _require_admin(session, actor, write=True)
-    generated = generate_password() if password is None else None
-    user = create_user(
-        session,
-        username=username,
-        password=generated or password or "",
-        role=role,
-        company_name=company_name,
-        display_name=display_name,
-        email=email,
-        actor=actor,
-    )
-    if generated:
-        user.must_change_password = True
-        session.add(user)
-    return user, generated
-
-
-def set_role(session: Session, *, actor: Administrator, user_id: int, role: str) -> User:
-    """Change an account's role. Enterprise accounts need a company name."""
-    actor = _require_admin(session, actor, write=True)
-    if role not in ROLE_LABELS:
-        raise FormInvalid({"role": "角色无效"})
-    user = _target(session, user_id)
-    if user.role == role:
-        return user
-    if user.role == Role.admin:
-        _guard_admin_removal(session, actor, user, "降级")
-    if role == Role.enterprise and not user.company_name:
-        raise FormInvalid({"role": "企业用户需要公司名称，请先为该账号填写公司名称"})
-    _audit(session, AccountAction.role_changed, user, actor, f"{user.role}->{role}")
-    user.role = role
-    session.add(user)
-    session.flush()
-    return user
-
-
-def set_active(session: Session, *, actor: Administrator, user_id: int, active: bool) -> User:
-    """Deactivate (no login, sessions end at their next click) or reactivate an account."""
-    actor = _require_admin(session, actor, write=True)
-    user = _target(session, user_id)
-    if user.is_active == active:
-        return user
-    if not active:
-        _guard_admin_removal(session, actor, user, "停用")
-    user.is_active = active
-    if active:
-        user.failed_logins = 0
-        user.first_failed_at = None
-        user.locked_until = None
-    _audit(session, AccountAction.activated if active else AccountAction.deactivated, user, actor)
-    session.add(user)
-    session.flush()
-    return user
-
-
-def reset_password(
-    session: Session, *, actor: Administrator, user_id: int, password: str | None = None
-) -> str | None:
-    """Give an account a new password and lift a login lock.
-
-    Without ``password`` a one-time password is generated and returned, and the user must change
-    it at the next login. With ``password`` it is checked and set as it is.
-    """
-    actor = _require_admin(session, actor, write=True)
-    user = _target(session, user_id)
-    generated = generate_password() if password is None else None
-    if generated is None:
-        problem = password_problem(password or "", username=user.username)
-        if problem:
-            raise FormInvalid({"password": problem})
-    user.password_hash = hash_password(generated or password or "")
-    user.must_change_password = generated is not None
-    user.failed_logins = 0
-    user.first_failed_at = None
-    user.locked_until = None
-    _audit(
-        session,
-        AccountAction.password_reset,
-        user,
-        actor,
-        "one-time password" if generated else "set by administrator",
-    )
-    session.add(user)
-    session.flush()
-    return generated
 
 
 def change_password(
@@ -731,19 +479,25 @@ def user_for_identity(
     return user
 
 
-def recent_events(session: Session, *, actor: Administrator, limit: int = 50) -> list[dict]:
-    """The latest account audit events, newest first, with usernames (administrators only)."""
-    _require_admin(session, actor)
-    subject = sa.orm.aliased(User)
-    doer = sa.orm.aliased(User)
-    rows = session.exec(
-        select(AccountEvent, subject.username, doer.username)
-        .join(subject, subject.id == AccountEvent.user_id, isouter=True)
-        .join(doer, doer.id == AccountEvent.actor_id, isouter=True)
-        .order_by(AccountEvent.at.desc(), AccountEvent.id.desc())
-        .limit(limit)
-    ).all()
-    return [
-        {"at": e.at, "action": e.action, "user": u or "", "actor": a or "", "detail": e.detail}
-        for e, u, a in rows
-    ]
+# Administration lives in its own module; its functions are part of this module's interface.
+from dashboard.administration import (  # noqa: E402
+    add_user,
+    count_users,
+    list_users,
+    recent_events,
+    reset_password,
+    set_active,
+    set_role,
+)
+
+__all__ = [
+    "add_user",
+    "count_users",
+    "list_users",
+    "recent_events",
+    "reset_password",
+    "set_active",
+    "set_role",
+]
+
+source_wait_seconds = login_limits.wait_seconds

@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
-from dashboard import accounts, clock, db, export, inquiries, queries, reports
+from dashboard import accounts, clock, db, export, inquiries, login_limits, queries, reports
 from dashboard.errors import NotAllowed
 from models import AccountEvent, InquiryEvent, User
 from tests.conftest import PASSWORD, valid_form
@@ -257,7 +257,7 @@ def test_parallel_wrong_passwords_check_at_most_the_limit_before_the_lock(engine
 
 
 def test_one_source_is_blocked_after_many_failures_on_any_accounts(engine, users):
-    limit = accounts.SOURCE_MAX_FAILURES
+    limit = login_limits.SOURCE_MAX_FAILURES
     names = ["staff", "staff2", "manager", "nobody", "company"]
     for i in range(limit):
         with db.session_scope(engine) as s:
@@ -282,7 +282,7 @@ def test_one_source_is_blocked_after_many_failures_on_any_accounts(engine, users
 
 
 def test_successful_logins_do_not_count_against_the_source(engine, users):
-    for _ in range(accounts.SOURCE_MAX_FAILURES + 5):
+    for _ in range(login_limits.SOURCE_MAX_FAILURES + 5):
         with db.session_scope(engine) as s:
             assert (
                 accounts.authenticate(s, username="staff", password=PASSWORD, source="10.0.0.1")
@@ -291,7 +291,7 @@ def test_successful_logins_do_not_count_against_the_source(engine, users):
 
 
 def test_parallel_attempts_from_one_source_never_exceed_its_limit(engine, users):
-    limit = accounts.SOURCE_MAX_FAILURES
+    limit = login_limits.SOURCE_MAX_FAILURES
     streams, each = 4, 7
 
     def work(i):

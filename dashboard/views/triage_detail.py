@@ -117,6 +117,13 @@ def detail(user: User, inquiry_id: int, colleagues: list) -> None:
     head, close = st.columns([4, 1])
     head.subheader(f"询保申请 {inq.serial}")
     close.button("关闭", on_click=open_inquiry, args=(None,), key=K + "close")
+    _fields(inq, names)
+    _actions(user, inq, colleagues)
+    _trail(trail)
+    _duplicates(dups)
+
+
+def _fields(inq, names: dict[int, str]) -> None:
     fields = {
         "询保流水号": inq.serial,
         "公司名称": inq.company_name,
@@ -140,6 +147,10 @@ def detail(user: User, inquiry_id: int, colleagues: list) -> None:
         height=(len(fields) + 1) * 35 + 3,  # every field visible, no inner scrolling
         key=K + "fields",
     )
+
+
+def _actions(user: User, inq, colleagues: list) -> None:
+    """认领, 分配, 标记为已完成 (only while the inquiry is submitted) and 添加备注."""
     if inq.status == "submitted":
         st.markdown("**处理**")
         if inq.assignee_id != user.id:
@@ -172,6 +183,8 @@ def detail(user: User, inquiry_id: int, colleagues: list) -> None:
     st.text_area("备注内容", key=note_key, placeholder=NOTE_HINT)
     st.button("添加备注", key=K + "add_note", on_click=do_note, args=(inq.id, note_key))
 
+
+def _trail(trail) -> None:
     st.markdown("**处理记录**")
     st.dataframe(
         pd.DataFrame(
@@ -192,6 +205,9 @@ def detail(user: User, inquiry_id: int, colleagues: list) -> None:
         width="stretch",
         key=K + "trail",
     )
+
+
+def _duplicates(dups) -> None:
     st.markdown("**可能重复的申请**")
     if not dups:
         st.caption("没有公司名称、联系手机或联系邮箱相同的其他申请")
