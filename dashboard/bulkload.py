@@ -1,10 +1,10 @@
 """A journal of what a bulk load takes away, so that a load killed outright is undone at the next
 start.
 
-The bulk seeder (``seed.py``) drops the secondary indexes (and on PostgreSQL the foreign keys) of
-``inquiry`` and ``inquiry_event`` and the search table's insert trigger for the length of the load,
-and may build an empty search index beside the database. It puts everything back at the end, also
-after an error. Killed outright (SIGKILL, a power cut), it cannot: the indexes and the trigger
+The bulk seeder (``seed.bulk``) drops the secondary indexes (and on PostgreSQL the foreign keys)
+of ``inquiry`` and ``inquiry_event`` and the search table's insert trigger for the length of the
+load, and may build an empty search index beside the database. It puts everything back at the end,
+also after an error. Killed outright (SIGKILL, a power cut), it cannot: the indexes and the trigger
 stay missing, and inquiries written afterwards would never be found by a search.
 
 So the load writes, in the same transaction as each drop, a row of ``bulk_load_pending`` with the
@@ -29,9 +29,14 @@ TABLE = "bulk_load_pending"
 KINDS = ("index", "constraint", "trigger", "rebuild", "sequence")
 
 
-#: The scratch databases of search indexes built beside a load (``seed._SideIndex``), in the
+#: The scratch databases of search indexes built beside a load (``seed.fts.SideIndex``), in the
 #: database's directory: the prefix, the pid of the seeding process, "-", a random part.
 SCRATCH_PREFIX = ".seed-fts-"
+
+
+def quoted(identifier: str) -> str:
+    """An identifier read from the database's catalogue, quoted for DDL."""
+    return '"' + identifier.replace('"', '""') + '"'
 
 
 def main_file(database_list: list) -> str | None:
@@ -148,7 +153,7 @@ def repair(conn: Connection) -> list[str]:
             if row.owner not in dead or row.kind != kind:
                 continue
             if kind == "rebuild":  # a search index built beside the load was never copied in
-                table = '"' + row.name.replace('"', '""') + '"'
+                table = quoted(row.name)
                 rebuild = "INSERT INTO " + table + " (" + table + ") VALUES ('rebuild')"
                 conn.exec_driver_sql(rebuild)
             elif kind == "sequence" or not _exists(conn, kind, row.name):  # (setval: idempotent)

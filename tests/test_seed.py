@@ -1,9 +1,12 @@
-"""The bulk seeder on SQLite: the full-text index of a first load is built beside the database
-(``seed._SideIndex``) and copied in; it must be the index the load would have made itself, and a
-load that fails half-way must leave an index that matches the rows that are there."""
+"""The seeder: the same seed makes the same rows; the bulk load puts back what it takes away, after
+an error too, and a load killed outright is undone at the next start. On SQLite the full-text index
+of a first load is built beside the database (``bulk.fts.SideIndex``) and copied in; it must be the
+index the load would have made itself, and a load that fails half-way must leave an index that
+matches the rows that are there."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import signal
 import subprocess
@@ -17,6 +20,10 @@ import pytest
 import sqlalchemy as sa
 
 from dashboard import bulkload, db, inquiries, queries, rollup, seed
+from dashboard.seed import bulk
+from dashboard.seed.bulk import fts
+from dashboard.seed.bulk import sqlite as bulk_sqlite
+from models import Inquiry, InquiryEvent, User
 from tests.conftest import valid_form
 
 END = datetime(2026, 6, 1, tzinfo=UTC)
@@ -76,6 +83,58 @@ def _index_holds_exactly_the_rows(engine, rows: int, directory) -> None:
     assert _scratch_files(directory) == []
 
 
+#: The digest of what ``seed(rows=30000, seed=3, end=END)`` writes into an empty database (the
+#: inquiries, their events and the seeded owners), the same on both backends. It changes only
+#: when the data is meant to change (the generator, or the Faker version its pools come from).
+SEED_3_DIGEST = "ca36aa1919ca2da31a67f3800ead81f46be4119c22739f3554f0dc0b5fad36c5"
+
+
+def _seeded_digest(engine) -> str:
+    """SHA-256 over every row of the inquiry tables and the seeded owners, times as naive UTC."""
+
+    def value(v):
+        if isinstance(v, datetime) and v.tzinfo is not None:
+            v = v.astimezone(UTC).replace(tzinfo=None)
+        return v.isoformat() if isinstance(v, datetime) else v
+
+    inquiry, event, user = Inquiry.__table__, InquiryEvent.__table__, User.__table__
+    owners = sa.select(user.c.username, user.c.role, user.c.company_name, user.c.password_hash)
+    selects = (
+        sa.select(inquiry).order_by(inquiry.c.id),
+        sa.select(event).order_by(event.c.id),
+        owners.where(user.c.username.like("seed-company-%")).order_by(user.c.id),
+    )
+    digest = hashlib.sha256()
+    with engine.connect() as c:
+        for select in selects:
+            for row in c.execute(select):
+                digest.update(repr(tuple(value(v) for v in row)).encode())
+    return digest.hexdigest()
+
+
+def test_the_same_seed_writes_the_same_rows_byte_for_byte(engine):
+    seed.seed(engine, rows=30000, seed=3, end=END)
+    assert _seeded_digest(engine) == SEED_3_DIGEST
+
+
+def test_the_demo_accounts_import_neither_the_generator_nor_the_bulk_loader():
+    """The login page lists the demo accounts: that must not load Faker or the bulk loader."""
+    loaded = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, dashboard.seed.demo; print(' '.join(sorted(sys.modules)))",
+        ],
+        cwd=Path(__file__).parents[1],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    assert "dashboard.seed.demo" in loaded
+    assert not [m for m in loaded if m.startswith(("dashboard.seed.bulk", "faker"))]
+    assert "dashboard.seed.generate" not in loaded
+
+
 def test_an_empty_search_index_built_beside_the_load_is_the_one_the_load_would_make(
     tmp_path, monkeypatch
 ):
@@ -85,17 +144,17 @@ def test_an_empty_search_index_built_beside_the_load_is_the_one_the_load_would_m
     beside = _engine(tmp_path / "a" / "beside.db")
     here = _engine(tmp_path / "b" / "here.db")
     triggers = _triggers(beside)
-    made: list[seed._SideIndex] = []
-    original = seed._SideIndex.__init__
+    made: list[fts.SideIndex] = []
+    original = fts.SideIndex.__init__
 
     def spy(self, *args, **kwargs):
         original(self, *args, **kwargs)
         made.append(self)
 
-    monkeypatch.setattr(seed._SideIndex, "__init__", spy)
+    monkeypatch.setattr(fts.SideIndex, "__init__", spy)
     seed.seed(beside, rows=1500, seed=11, end=END)
     assert len(made) == 1 and list(made[0].statements) == ["inquiry_fts"]
-    monkeypatch.setattr(seed, "_database_file", lambda cur: None)  # in memory: no side build
+    monkeypatch.setattr(bulk_sqlite, "_database_file", lambda cur: None)  # in memory: no side build
     seed.seed(here, rows=1500, seed=11, end=END)
     assert len(made) == 1
 
@@ -120,7 +179,7 @@ def test_a_load_that_fails_half_way_leaves_an_index_of_exactly_the_rows_there(
     engine = _engine(tmp_path / "fail.db")
     triggers = _triggers(engine)
     calls = []
-    original = seed._Writer.insert_inquiries
+    original = bulk.SqliteLoad.insert_inquiries
 
     def failing(self, rows):
         calls.append(len(rows))
@@ -128,7 +187,7 @@ def test_a_load_that_fails_half_way_leaves_an_index_of_exactly_the_rows_there(
             raise RuntimeError("disk full")
         original(self, rows)
 
-    monkeypatch.setattr(seed._Writer, "insert_inquiries", failing)
+    monkeypatch.setattr(bulk.SqliteLoad, "insert_inquiries", failing)
     with pytest.raises(RuntimeError, match="disk full"):
         seed.seed(engine, rows=2000, seed=13, end=END)
     _index_holds_exactly_the_rows(engine, 800, tmp_path)
@@ -143,7 +202,7 @@ def test_a_side_build_that_fails_falls_back_to_the_rows_committed(tmp_path, monk
     def broken(self, first_id, last_id):
         raise OSError("scratch disk full")
 
-    monkeypatch.setattr(seed._SideIndex, "_index", broken)
+    monkeypatch.setattr(fts.SideIndex, "_index", broken)
     with pytest.raises(OSError, match="scratch disk full"):
         seed.seed(engine, rows=1000, seed=14, end=END)
     _index_holds_exactly_the_rows(engine, 1000, tmp_path)
@@ -156,7 +215,7 @@ def test_no_room_for_a_scratch_file_indexes_on_the_database_itself(tmp_path, mon
     def no_room(*args, **kwargs):
         raise OSError("read-only directory")
 
-    monkeypatch.setattr(seed.tempfile, "mkstemp", no_room)
+    monkeypatch.setattr(fts.tempfile, "mkstemp", no_room)
     seed.seed(engine, rows=900, seed=15, end=END)
     assert len(_dump(engine)["inquiry_fts_docsize"]) == 900
     _search_agrees_with_like(engine)
@@ -188,17 +247,55 @@ def test_a_bulk_load_puts_back_every_index_and_foreign_key(engine):
 
 def test_rebuilding_the_indexes_again_after_an_error_makes_only_the_missing_ones(engine):
     before = _schema(engine)
-    writer = seed._Writer(engine)
+    load = bulk.load(engine, suspend=False)  # not entered: the test takes the two steps itself
     try:
-        writer.drop_indexes()
-        dropped = list(writer.dropped)
+        load.drop_indexes()
+        dropped = list(load.dropped)
         assert len(dropped) >= 10
         with engine.begin() as c:  # one was made before the error that interrupted the rebuild
-            c.exec_driver_sql(next(create for _, create in dropped if "email" in create))
-        writer.restore_indexes()
+            c.exec_driver_sql(next(create for *_, create in dropped if "email" in create))
+        load.restore_indexes()
     finally:
-        writer.close()
+        load.close()
     assert _schema(engine) == before
+
+
+def test_a_step_of_the_restore_that_fails_leaves_the_rest_restored_and_the_journal_kept(
+    engine, monkeypatch
+):
+    """Leaving a load puts back everything once: one step failing does not keep the others from
+    running, and the journal stays for the next start, which finishes the job."""
+    from tests.test_rollup import assert_rollup_exact
+
+    before = _schema(engine)
+    triggers = _triggers(engine) if engine.dialect.name == "sqlite" else None
+    load_class = bulk.SqliteLoad if engine.dialect.name == "sqlite" else bulk.PostgresLoad
+
+    def broken(self):
+        raise OSError("disk full while rebuilding an index")
+
+    monkeypatch.setattr(load_class, "restore_indexes", broken)
+    with pytest.raises(OSError, match="rebuilding an index"):
+        seed.seed(engine, rows=1200, seed=19, end=END)
+    monkeypatch.undo()
+
+    assert _schema(engine) != before  # the indexes are still missing ...
+    assert_rollup_exact(engine)  # ... but the rollup, its triggers,
+    with engine.connect() as c:
+        assert rollup.missing_triggers(c) == []
+    if triggers is not None:  # and the search trigger and index are back
+        assert _triggers(engine) == triggers
+        assert len(_dump(engine)["inquiry_fts_docsize"]) == 1200
+        _search_agrees_with_like(engine)
+    journal = _journal(engine)
+    assert {kind for _, kind, _ in journal} >= {"index"}
+    with engine.begin() as c:  # the next start, once the load's process (or session) is gone
+        gone = "pid:" + _dead_pid() if engine.dialect.name == "sqlite" else "pg:999999999"
+        c.execute(sa.text("UPDATE bulk_load_pending SET owner = :o"), {"o": gone})
+    db.migrate(engine)
+    assert _journal(engine) == []
+    assert _schema(engine) == before
+    assert_rollup_exact(engine)
 
 
 def _dead_pid() -> str:
@@ -232,15 +329,18 @@ KILLED_SEED = """
 import os, signal, sys
 from datetime import UTC, datetime
 from dashboard import db, seed
+from dashboard.seed import bulk
 seed.CHUNK = 400
-original = seed._Writer.insert_inquiries
 calls = []
-def dying(self, rows):
-    calls.append(len(rows))
-    if len(calls) == 3:  # two chunks are committed, the third never will be
-        os.kill(os.getpid(), signal.SIGKILL)
-    original(self, rows)
-seed._Writer.insert_inquiries = dying
+def dying(original):
+    def insert_inquiries(self, rows):
+        calls.append(len(rows))
+        if len(calls) == 3:  # two chunks are committed, the third never will be
+            os.kill(os.getpid(), signal.SIGKILL)
+        original(self, rows)
+    return insert_inquiries
+for kind in (bulk.SqliteLoad, bulk.PostgresLoad):
+    kind.insert_inquiries = dying(kind.insert_inquiries)
 seed.seed(db.create_engine(sys.argv[1]), rows=2000, seed=18, end=datetime(2026, 6, 1, tzinfo=UTC))
 """
 

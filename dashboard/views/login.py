@@ -12,7 +12,7 @@ import streamlit as st
 
 from dashboard import accounts, bootstrap, db
 from dashboard.errors import FormInvalid
-from dashboard.seed import DEMO_ACCOUNTS, DEMO_PASSWORD
+from dashboard.seed.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
 from dashboard.settings import get_settings
 from dashboard.views import common
 from models import ROLE_LABELS, utcnow
