@@ -36,8 +36,8 @@ be a second copy that this repair (needed anyway after a killed bulk load) silen
 3. a new migration adding the column to the table and to its primary key;
 4. ``reports.py``: the section that reads it;
 5. tests/test_rollup.py: its independent count (``expected_rollup``, ``stored_rollup``);
-6. ``seed.py``: the bulk seeder's own day-row tally (``_DayTally``, filled in the generator loop,
-   plain Python for speed); test_rollup's bulk-load checks fail until it matches.
+6. ``seed/``: the bulk seeder's own day-row tally (``seed.bulk.DayTally``, filled in
+   ``InquiryRows.chunk``, plain Python for speed); test_rollup's bulk-load checks fail until it matches.
 """
 
 from __future__ import annotations
