@@ -73,6 +73,34 @@ class AccountAction(StrEnum):
     source_blocked = "source_blocked"
     sso_login = "sso_login"
     sso_refused = "sso_refused"
+    contacts_granted = "contacts_granted"  # 导出含联系方式 granted (dashboard.privacy)
+    contacts_revoked = "contacts_revoked"
+
+
+class NotificationKind(StrEnum):
+    """What a ``Notification`` tells (``dashboard.notify``)."""
+
+    assigned = "assigned"
+    new_inquiry = "new_inquiry"
+    completed = "completed"
+    overdue = "overdue"
+    report = "report"  # the report file, to every active manager (``report --mail``)
+
+
+class NotificationState(StrEnum):
+    pending = "pending"
+    sent = "sent"
+    failed = "failed"
+
+
+class AccessAction(StrEnum):
+    """What a ``DataAccessLog`` row records (``dashboard.privacy``)."""
+
+    viewed = "viewed"  # a staff member's full view of one inquiry's contact data
+    exported = "exported"  # an export with full contact data (a filter, a row count)
+    anonymised = "anonymised"  # an administrator anonymised one company's inquiries
+    purged = "purged"  # the retention purge (anonymised and deleted counts)
+    draft_deleted = "draft_deleted"  # a company deleted its own draft
 
 
 STATUS_LABELS: dict[str, str] = {"draft": "暂存", "submitted": "已提交", "completed": "已完成"}
@@ -87,6 +115,17 @@ ROLE_LABELS: dict[str, str] = {
     "manager": "管理人员",
     "admin": "系统管理员",
 }
+#: Time to complete (submission → completion, whole hours counted in whole seconds, as the
+#: rollup stores it): (label, first hour, first hour of the next bucket or None). The report's
+#: 处理用时分布 and the triage filter 处理用时 (``?hours=4-24``) share these buckets.
+COMPLETION_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
+    ("4小时内", 0, 4),
+    ("4–24小时", 4, 24),
+    ("1–2天", 24, 48),
+    ("2–3天", 48, 72),
+    ("3–7天", 72, 168),
+    ("7天以上", 168, None),
+)
 ACTION_LABELS: dict[str, str] = {
     "created": "新建",
     "saved": "保存",
@@ -113,6 +152,28 @@ ACCOUNT_ACTION_LABELS: dict[str, str] = {
     "source_blocked": "来源受限",
     "sso_login": "统一身份登录",
     "sso_refused": "统一身份被拒",
+    "contacts_granted": "开通导出含联系方式",
+    "contacts_revoked": "取消导出含联系方式",
+}
+
+NOTIFICATION_KIND_LABELS: dict[str, str] = {
+    "assigned": "分配提醒",
+    "new_inquiry": "新咨询提醒",
+    "completed": "办结通知",
+    "overdue": "超时提醒",
+    "report": "统计报告",
+}
+NOTIFICATION_STATE_LABELS: dict[str, str] = {
+    "pending": "待发送",
+    "sent": "已发送",
+    "failed": "发送失败",
+}
+ACCESS_ACTION_LABELS: dict[str, str] = {
+    "viewed": "查看联系方式",
+    "exported": "导出含联系方式",
+    "anonymised": "匿名化",
+    "purged": "定期清理",
+    "draft_deleted": "删除暂存",
 }
 
 #: Form field → label, in the form's order (DESIGN.md).
@@ -193,6 +254,12 @@ class User(SQLModel, table=True):
     last_login_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     must_change_password: bool = Field(default=False)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    #: Staff and managers who asked for an e-mail about every new inquiry that no rule routed to
+    #: anyone (``dashboard.notify``); migration 0014.
+    notify_new_inquiries: bool = Field(default=False)
+    #: 导出含联系方式: an administrator allowed this staff member or manager to export full mobile
+    #: numbers and e-mail addresses (``dashboard.privacy``); migration 0016.
+    may_export_contacts: bool = Field(default=False)
 
     @property
     def label(self) -> str:
@@ -223,6 +290,65 @@ class LoginSource(SQLModel, table=True):
     failures: int = Field(default=0)
     window_start: datetime = Field(sa_type=UTCDateTime)
     blocked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class UserSession(SQLModel, table=True):
+    """A login that outlives the browser tab (``dashboard.sessions``): the browser holds a random
+    token in an HttpOnly cookie, the database only its SHA-256. ``token_hash`` stays empty until
+    the browser has fetched its cookie with the one-time ``pickup_hash``; a session ends when
+    its row is deleted (退出登录, or an administrator's change to the account)."""
+
+    __tablename__ = "user_session"
+    __table_args__ = (sa.Index("ix_user_session_user", "user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str | None = Field(default=None, max_length=64, sa_column_kwargs={"unique": True})
+    pickup_hash: str | None = Field(default=None, max_length=64, sa_column_kwargs={"unique": True})
+    pickup_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    user_id: int = Field(foreign_key="user_account.id", ondelete="CASCADE")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    last_seen_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    #: The form a page had not saved yet (JSON), so that a reload or a restarted tab finds it.
+    unsaved: str | None = Field(default=None, sa_type=sa.Text)
+
+
+class Notification(SQLModel, table=True):
+    """The outbox (``dashboard.notify``): one e-mail to send, written in the same transaction as
+    the change it reports, so a mail is never lost and never sent for a change that rolled back.
+
+    ``state`` is ``pending`` until it was sent (``sent``) or given up on (``failed``: a permanent
+    refusal, or ``DASHBOARD_MAIL_MAX_TRIES`` attempts); ``tries`` and ``last_error`` say how it
+    went. A sender claims a pending row until ``claimed_until`` so that no other sender takes it
+    meanwhile. ``once_key`` (unique) marks events told once only (``overdue:<inquiry id>``);
+    migration 0014. ``attachment_name``/``attachment_type``/``attachment``: a file sent with the
+    mail (the report file of ``report --mail``), NULL on the others; migration 0017."""
+
+    __tablename__ = "notification"
+    __table_args__ = (
+        sa.Index("ix_notification_due", "state", "next_attempt_at"),
+        sa.Index("ix_notification_created", "created_at"),
+        sa.Index("ix_notification_inquiry", "inquiry_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=16)
+    inquiry_id: int | None = Field(default=None, foreign_key="inquiry.id", ondelete="SET NULL")
+    recipient: str = Field(max_length=254)
+    subject: str = Field(max_length=255)
+    body: str = Field(sa_type=sa.Text)
+    body_html: str = Field(sa_type=sa.Text)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    state: str = Field(default="pending", max_length=16)
+    tries: int = Field(default=0)
+    next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    claimed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_error: str | None = Field(default=None, max_length=500)
+    once_key: str | None = Field(default=None, max_length=64, sa_column_kwargs={"unique": True})
+    attachment_name: str | None = Field(default=None, max_length=255)
+    attachment_type: str | None = Field(default=None, max_length=100)
+    attachment: bytes | None = Field(default=None, sa_type=sa.LargeBinary)
 
 
 class BulkLoadPending(SQLModel, table=True):
@@ -295,6 +421,9 @@ class Inquiry(SQLModel, table=True):
     completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     version: int = Field(default=1)
+    #: When the contact fields were anonymised (retention purge or a company's request,
+    #: ``dashboard.privacy``); None while they hold what the company typed. Migration 0016.
+    anonymised_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class InquiryEvent(SQLModel, table=True):
@@ -309,6 +438,120 @@ class InquiryEvent(SQLModel, table=True):
     from_status: str | None = Field(default=None, max_length=16)
     to_status: str | None = Field(default=None, max_length=16)
     note: str = Field(default="", max_length=2000)
+
+
+class DataAccessLog(SQLModel, table=True):
+    """Who read or removed personal data, and when (``dashboard.privacy``): every full view of an
+    inquiry's contact data and every export with it (the filter and the row count), each written
+    in the same transaction as the read that returns the data; every anonymisation, purge and
+    deleted draft with its counts. ``inquiry_id`` has no foreign key: the record outlives a
+    deleted draft. ``actor_label`` keeps the name (or ``console:<user>``) as it was then;
+    migration 0016."""
+
+    __tablename__ = "data_access_log"
+    __table_args__ = (
+        sa.Index("ix_data_access_log_at", "at"),
+        sa.Index("ix_data_access_log_actor_at", "actor_id", "at"),
+        sa.Index("ix_data_access_log_inquiry", "inquiry_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    actor_id: int | None = Field(default=None, foreign_key="user_account.id")
+    actor_label: str = Field(max_length=100)
+    action: str = Field(max_length=16)
+    inquiry_id: int | None = Field(default=None)
+    serial: str | None = Field(default=None, max_length=18)
+    #: The filter of an export (its URL parameters, JSON), or a purge's retention and cutoff.
+    filter: str | None = Field(default=None, sa_type=sa.Text)
+    row_count: int | None = Field(default=None)
+    detail: str = Field(default="", max_length=500)
+
+
+# Routing (dashboard/routing.py, migration 0015_routing): on submit, an inquiry whose region and
+# intent match a rule goes to a member of the rule's team (分配规则).
+
+
+class RoutingAction(StrEnum):
+    """What ``RoutingEvent.action`` records."""
+
+    team_created = "team_created"
+    team_deleted = "team_deleted"
+    member_added = "member_added"
+    member_removed = "member_removed"
+    rule_created = "rule_created"
+    rule_changed = "rule_changed"
+    rule_deleted = "rule_deleted"
+
+
+ROUTING_ACTION_LABELS: dict[str, str] = {
+    "team_created": "新建团队",
+    "team_deleted": "删除团队",
+    "member_added": "添加成员",
+    "member_removed": "移除成员",
+    "rule_created": "新增规则",
+    "rule_changed": "修改规则",
+    "rule_deleted": "删除规则",
+}
+#: A rule's city or intent that is left open (any city of the province, any intent). Stored as
+#: '' rather than NULL so that the unique constraint sees two open rules as the same scope.
+ANY = ""
+
+
+class Team(SQLModel, table=True):
+    """A named group of staff and managers that routing rules send inquiries to."""
+
+    __tablename__ = "team"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=50, sa_column_kwargs={"unique": True})
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class TeamMember(SQLModel, table=True):
+    """A member of a team. ``last_assigned_at`` is when the member was last given an inquiry (by
+    a rule or by a colleague; kept alike on all of a person's memberships): among members with
+    equally few open inquiries, the one waiting longest gets the next."""
+
+    __tablename__ = "team_member"
+    __table_args__ = (sa.Index("ix_team_member_user", "user_id"),)
+
+    team_id: int = Field(foreign_key="team.id", primary_key=True, ondelete="CASCADE")
+    user_id: int = Field(foreign_key="user_account.id", primary_key=True)
+    added_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    last_assigned_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class RoutingRule(SQLModel, table=True):
+    """A province, optionally one of its cities and an intent (``ANY`` when open) → a team. One
+    rule per scope; the most specific matching rule wins (``dashboard.routing``)."""
+
+    __tablename__ = "routing_rule"
+    # Also the index of the look-up at submit (by province first).
+    __table_args__ = (
+        sa.UniqueConstraint("province_code", "city_code", "intent", name="uq_routing_rule_scope"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    province_code: str = Field(max_length=6)
+    city_code: str = Field(default=ANY, max_length=6)
+    intent: str = Field(default=ANY, max_length=16)
+    team_id: int = Field(foreign_key="team.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class RoutingEvent(SQLModel, table=True):
+    """Audit trail of the routing set-up: who changed which team or rule, and how."""
+
+    __tablename__ = "routing_event"
+    __table_args__ = (sa.Index("ix_routing_event_at", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    actor_id: int | None = Field(default=None, foreign_key="user_account.id")
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    action: str = Field(max_length=16)
+    detail: str = Field(default="", max_length=500)
 
 
 # The report rollup (dashboard/rollup.py, migration 0003_report_rollup): kept exact by triggers on

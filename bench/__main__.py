@@ -2,7 +2,8 @@
 
 Seeds N inquiries with the CLI's seeder into a fresh database (or reuses one of that size), times
 every operation as the app runs it and as the minimal hand-written SQL (the floor), prints a table
-and, with ``--json``, writes the results. See BENCHMARKS.md.
+and, with ``--json``, writes the results. With ``--browser``, drives the real app in Chromium
+instead and times what the user sees (``bench.browser``). See BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import argparse
 import json
 from pathlib import Path
 
-from bench import database
+from bench import browser, database
 from bench.run import Options, run, table
 
 
@@ -24,8 +25,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--repeat",
         type=int,
-        default=5,
-        help="at least this many timed runs per op (after a warm-up)",
+        help="at least this many timed runs per op (after a warm-up; 5), or rounds per browser "
+        "session with --browser (10)",
     )
     p.add_argument(
         "--min-seconds",
@@ -42,7 +43,52 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dir", type=Path, dest="directory", help="where SQLite files go (bench/)")
     p.add_argument("--no-app-memory", dest="app_memory", action="store_false")
     p.add_argument("--no-naive", dest="naive", action="store_false")
+    b = p.add_argument_group("browser", "--browser: the real app in Chromium (bench.browser)")
+    b.add_argument("--browser", action="store_true", help="time the app in a real browser")
+    b.add_argument("--users", type=int, default=1, help="concurrent browser sessions (1)")
+    b.add_argument(
+        "--processes", type=int, default=1, help="app processes behind nginx (1; 2 needs postgres)"
+    )
+    b.add_argument(
+        "--think", type=float, default=1.0, help="seconds a user waits after each result (1)"
+    )
+    b.add_argument(
+        "--timeout", type=float, default=60.0, help="seconds an interaction may take (60)"
+    )
+    b.add_argument(
+        "--results",
+        type=Path,
+        default=browser.RESULTS_FILE,
+        help="append the Markdown report here (bench/results/browser.md)",
+    )
+    b.add_argument("--screenshots", type=Path, help="save a screenshot per round here")
     return p
+
+
+def main_browser(args: argparse.Namespace) -> int:
+    if args.users < 1 or args.processes < 1 or args.think < 0 or args.timeout <= 0:
+        raise SystemExit("--users and --processes must be positive, --think not negative")
+    if args.screenshots:
+        args.screenshots.mkdir(parents=True, exist_ok=True)
+    opts = browser.BrowserOptions(
+        rows=args.rows,
+        repeat=args.repeat or 10,
+        users=args.users,
+        processes=args.processes,
+        backend=args.backend,
+        pg_url=args.pg_url,
+        fresh=args.fresh,
+        directory=args.directory,
+        think_s=args.think,
+        timeout_s=args.timeout,
+        screenshots=args.screenshots,
+    )
+    result = browser.run_browser(opts, log=lambda *a: print(*a, flush=True))
+    browser.save(result, args.results)
+    print()
+    print(browser.report(result))
+    print(f"\n(appended to {args.results})")
+    return 1 if result["errors"] else 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -50,10 +96,25 @@ def main(argv: list[str] | None = None) -> int:
     if args.show:
         print(table(json.loads(args.show.read_text())))
         return 0
-    if not args.rows or args.rows < 1 or args.repeat < 1 or args.min_seconds < 0:
-        raise SystemExit("--rows and --repeat must be positive, --min-seconds not negative")
+    if not args.rows or args.rows < 1 or (args.repeat is not None and args.repeat < 1):
+        raise SystemExit("--rows and --repeat must be positive")
+    if args.min_seconds < 0:
+        raise SystemExit("--min-seconds must not be negative")
+    if args.browser:
+        return main_browser(args)
     options = vars(args)
-    del options["show"]
+    for name in (
+        "show",
+        "browser",
+        "users",
+        "processes",
+        "think",
+        "timeout",
+        "results",
+        "screenshots",
+    ):
+        del options[name]
+    options["repeat"] = options["repeat"] or 5
     results = run(Options(**options))
     print()
     print(f"{args.rows:,} inquiries on {args.backend}")

@@ -161,3 +161,10 @@ def prepare(
         log(f"seeded in {seconds:.1f} s ({rows / seconds:,.0f} rows/s)")
     db.set_engine(engine)
     return BenchDatabase(backend=backend, rows=rows, url=url, engine=engine, seed_info=info)
+
+
+def prepare_for(opts, log=print) -> BenchDatabase:
+    """``prepare`` the database a run's options name (``bench.run.Options``,
+    ``bench.browser.BrowserOptions``): their backend, rows, pg_url, fresh, directory, schema."""
+    fields = ("backend", "rows", "pg_url", "fresh", "directory", "schema")
+    return prepare(**{name: getattr(opts, name) for name in fields}, log=log)

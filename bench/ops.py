@@ -7,6 +7,7 @@ project and the floor agree.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import os
 import tempfile
@@ -71,6 +72,15 @@ class Context:
                 {"m": rows // 2},
             ).one()
             self.sample_id, self.sample_serial, company, self.sample_mobile = mid
+            # Short terms (1–2 characters, migration 0018's index): a two-character Chinese name
+            # (the given name of the sample's contact when it has two characters), its surname
+            # alone, and two digits of its mobile number (most inquiries hold them: capped).
+            contact = c.execute(
+                sa.text("SELECT contact_name FROM inquiry WHERE id = :i"), {"i": self.sample_id}
+            ).scalar_one()
+            self.short_name = contact[-2:] if len(contact) >= 2 else contact
+            self.short_char = contact[:1]
+            self.short_digits = self.sample_mobile[3:5]
             # A 3-character fragment from inside the company name, as a user would type it.
             self.fragment = company[1:4] if len(company) >= 4 else company[:3]
             # ... and 3 characters from its legal form (有限公司): most of the table matches.
@@ -170,6 +180,17 @@ def _list_floor(ctx: Context, where: str, params: dict, order: str) -> tuple:
 
 
 NEWEST = "submitted_at DESC, id DESC"
+#: PostgreSQL's short-term floor: visible to staff, holding the characters of :t (migration
+#: 0018's GIN index), one of the searched columns ILIKE :l.
+VISIBLE = "status <> 'draft' AND submitted_at IS NOT NULL"
+CHARS = (
+    "inquiry_search_chars(serial, company_name, contact_name, mobile, landline, email) "
+    "@> string_to_array(lower(:t), NULL)"
+)
+ILIKE_ANY = (
+    "(serial ILIKE :l OR company_name ILIKE :l OR contact_name ILIKE :l OR mobile ILIKE :l "
+    "OR landline ILIKE :l OR email ILIKE :l)"
+)
 
 
 def triage_ops(ctx: Context) -> list[Op]:
@@ -291,6 +312,67 @@ def search_ops(ctx: Context) -> list[Op]:
     def contains_floor(fragment: str):
         return lambda _: (fts_floor if ctx.dialect == "sqlite" else ilike_floor)(fragment)
 
+    def short_fts_floor(term: str) -> tuple:
+        """SQLite, 1–2 characters: the index of characters and pairs (migration 0018), the same
+        capped count from the index alone; few matches sorted by date, many paged from the newest
+        index matches (as ``fts_floor``), a capped count's page by walking the date index with
+        LIKE when that shortcut does not apply."""
+        token = term.encode().lower().hex().upper()
+        q = {"q": f'"{token}" NOT xd'}
+        found = ctx.scalar(
+            "SELECT count(*) FROM (SELECT 1 FROM inquiry_fts_short "
+            "WHERE inquiry_fts_short MATCH :q LIMIT :n)",
+            q | {"n": cap + 1},
+        )
+        ids_of = "SELECT rowid FROM inquiry_fts_short WHERE inquiry_fts_short MATCH :q"
+        if found <= queries.SPARSE_SEARCH_ROWS:
+            rows = ctx.fetch(
+                f"SELECT {COLS} FROM inquiry WHERE id IN ({ids_of}) ORDER BY {NEWEST} LIMIT 50", q
+            )
+            return tuple(r[0] for r in rows), found
+        edge = ctx.scalar(
+            f"SELECT min(submitted_at) FROM inquiry WHERE id IN ({ids_of} "
+            "ORDER BY rowid DESC LIMIT 50)",
+            q,
+        )
+        lowest = ctx.scalar("SELECT min(id + 0) FROM inquiry WHERE submitted_at >= :e", {"e": edge})
+        rows = ctx.fetch(
+            f"SELECT {COLS} FROM inquiry WHERE submitted_at >= :e AND id IN ({ids_of} "
+            f"AND rowid >= :lo) ORDER BY {NEWEST} LIMIT 50",
+            q | {"e": edge, "lo": lowest},
+        )
+        return tuple(r[0] for r in rows), min(found, cap)
+
+    def short_chars_floor(term: str) -> tuple:
+        """PostgreSQL, 1–2 characters: the ids holding every character of the term (the GIN
+        index of migration 0018) that ILIKE matches, up to the cap; their newest page; a capped
+        count's page by walking the date index with ILIKE."""
+        p = {"l": f"%{term}%", "t": term}
+        ids = [
+            r[0]
+            for r in ctx.fetch(
+                f"SELECT id FROM inquiry WHERE {VISIBLE} AND {CHARS} AND {ILIKE_ANY} LIMIT :n",
+                p | {"n": cap + 1},
+            )
+        ]
+        if len(ids) > cap:
+            rows = ctx.fetch(
+                f"SELECT {COLS} FROM inquiry WHERE {VISIBLE} AND {ILIKE_ANY} ORDER BY {NEWEST} "
+                "LIMIT 50",
+                p,
+            )
+            return tuple(r[0] for r in rows), cap
+        if not ids:
+            return (), 0
+        rows = ctx.fetch(
+            f"SELECT {COLS} FROM inquiry WHERE id = ANY(:ids) ORDER BY {NEWEST} LIMIT 50",
+            {"ids": ids},
+        )
+        return tuple(r[0] for r in rows), len(ids)
+
+    def short_floor(term: str):
+        return lambda _: (short_fts_floor if ctx.dialect == "sqlite" else short_chars_floor)(term)
+
     def mobile_floor(_):
         return _list_floor(
             ctx, "status <> 'draft' AND mobile = :m", {"m": ctx.sample_mobile}, NEWEST
@@ -316,6 +398,30 @@ def search_ops(ctx: Context) -> list[Op]:
             contains_floor(ctx.broad_fragment),
             20,
             note="3 characters that most company names contain: counted up to the cap",
+        ),
+        Op(
+            "search_short_name",
+            "search",
+            project_for(ctx.short_name),
+            short_floor(ctx.short_name),
+            50,
+            note=f"2 characters of a contact's name ({ctx.short_name})",
+        ),
+        Op(
+            "search_short_char",
+            "search",
+            project_for(ctx.short_char),
+            short_floor(ctx.short_char),
+            50,
+            note=f"1 character, the surname ({ctx.short_char})",
+        ),
+        Op(
+            "search_short_digits",
+            "search",
+            project_for(ctx.short_digits),
+            short_floor(ctx.short_digits),
+            50,
+            note=f"2 digits ({ctx.short_digits}): most inquiries hold them, counted up to the cap",
         ),
         Op("search_exact_mobile", "search", project_for(ctx.sample_mobile), mobile_floor, 50, 2.0),
         Op("search_exact_serial", "search", project_for(ctx.sample_serial), serial_floor, 50, 2.0),
@@ -395,7 +501,8 @@ def _complete_floor(ctx: Context, ids: list[int]) -> tuple[int, int]:
 def write_ops(ctx: Context) -> list[Op]:
     def project(ids):
         with db.session_scope(ctx.engine) as s:
-            done = inquiries.complete(s, actor=ctx.staff, inquiry_ids=ids)
+            # One inquiry needs a 处理意见 (the reply to the company); a selection may share one.
+            done = inquiries.complete(s, actor=ctx.staff, inquiry_ids=ids, note="已处理")
             return len(done), len(ids)
 
     def floor(ids):
@@ -444,6 +551,17 @@ def temp_csv() -> str:
     return path
 
 
+@contextlib.contextmanager
+def export_path(given: str | None = None) -> Iterator[str]:
+    """``given``, or a temporary file (``temp_csv``) removed afterwards."""
+    path = given or temp_csv()
+    try:
+        yield path
+    finally:
+        if not given:
+            Path(path).unlink(missing_ok=True)
+
+
 def naive_pandas(ctx: Context) -> tuple:
     """What one reaches for first: read the whole table into pandas, then filter and sort."""
     import pandas as pd
@@ -462,23 +580,28 @@ def export_ops(ctx: Context) -> list[Op]:
     flt = queries.InquiryFilter(province_code=ctx.export_province)
 
     def project(given):
-        path = given or temp_csv()
-        try:
-            with open(path, "wb") as out:
-                return ctx.read(lambda s: export.write_csv(s, flt, actor=ctx.staff, out=out))
-        finally:
-            if not given:
-                Path(path).unlink(missing_ok=True)
+        with export_path(given) as path, open(path, "wb") as out:
+            return ctx.read(lambda s: export.write_csv(s, flt, actor=ctx.staff, out=out))
 
     def floor(given):
-        path = given or temp_csv()
-        try:
+        with export_path(given) as path:
             return csv_floor(ctx, path)
-        finally:
-            if not given:
-                Path(path).unlink(missing_ok=True)
 
-    return [Op("export_csv", "export", project, floor, 3000, note="time target 3 s")]
+    def xlsx(given):
+        with export_path(given) as path, open(path, "wb") as out:
+            return ctx.read(lambda s: export.write_xlsx(s, flt, actor=ctx.staff, out=out))
+
+    return [
+        Op("export_csv", "export", project, floor, 3000, note="time target 3 s"),
+        Op(
+            "export_xlsx",
+            "export",
+            xlsx,
+            floor,
+            5000,
+            note="time target 5 s; floor: the CSV floor (the same rows from SQL into csv.writer)",
+        ),
+    ]
 
 
 def read_ops(ctx: Context) -> list[Op]:
@@ -551,6 +674,16 @@ def report_ops(ctx: Context) -> list[Op]:
                 for r in df[list(cols)].itertuples(index=False)
             ]
 
+        def rows_op(name, section, cols: tuple[str, ...], sql: str, flt=flt, label=label) -> Op:
+            """A section whose answer is rows of ``cols`` against the rollup rows of ``sql``."""
+            return Op(
+                f"report_{name}_{label}",
+                "report",
+                lambda _: ctx.read(lambda s: as_pairs(section(s, flt, actor=ctx.manager), *cols)),
+                floor_rows(sql),
+                50,
+            )
+
         out += [
             Op(
                 f"report_overview_{label}",
@@ -565,36 +698,22 @@ def report_ops(ctx: Context) -> list[Op]:
                 note="floor: the period's count (the project also computes the previous period "
                 "and the median completion time)",
             ),
-            Op(
-                f"report_volume_by_intent_{label}",
-                "report",
-                lambda _, flt=flt: ctx.read(
-                    lambda s: as_pairs(
-                        reports.volume_by_intent(s, flt, actor=ctx.manager), "intent", "数量"
-                    )
-                ),
-                floor_rows(
-                    "SELECT intent, SUM(n) FROM report_count WHERE province_code = '*' AND "
-                    + span
-                    + " GROUP BY intent HAVING SUM(n) > 0 ORDER BY intent"
-                ),
-                50,
+            rows_op(
+                "volume_by_intent",
+                reports.volume_by_intent,
+                ("intent", "数量"),
+                "SELECT intent, SUM(n) FROM report_count WHERE province_code = '*' AND "
+                + span
+                + " GROUP BY intent HAVING SUM(n) > 0 ORDER BY intent",
             ),
-            Op(
-                f"report_volume_by_region_{label}",
-                "report",
-                lambda _, flt=flt: ctx.read(
-                    lambda s: as_pairs(
-                        reports.volume_by_region(s, flt, actor=ctx.manager), "code", "数量"
-                    )
-                ),
-                floor_rows(
-                    "SELECT province_code, SUM(n) AS total FROM report_count "
-                    "WHERE province_code <> '*' AND "
-                    + span
-                    + " GROUP BY province_code HAVING SUM(n) > 0 ORDER BY total DESC, province_code"
-                ),
-                50,
+            rows_op(
+                "volume_by_region",
+                reports.volume_by_region,
+                ("code", "数量"),
+                "SELECT province_code, SUM(n) AS total FROM report_count "
+                "WHERE province_code <> '*' AND "
+                + span
+                + " GROUP BY province_code HAVING SUM(n) > 0 ORDER BY total DESC, province_code",
             ),
             Op(
                 f"report_trend_{label}",
@@ -608,20 +727,13 @@ def report_ops(ctx: Context) -> list[Op]:
                 50,
                 note="weekly buckets by intent; answers compared by their sum",
             ),
-            Op(
-                f"report_status_mix_{label}",
-                "report",
-                lambda _, flt=flt: ctx.read(
-                    lambda s: as_pairs(
-                        reports.status_mix(s, flt, actor=ctx.manager), "intent", "status", "数量"
-                    )
-                ),
-                floor_rows(
-                    "SELECT intent, status, SUM(n) FROM report_count WHERE province_code = '*' "
-                    "AND " + span + " GROUP BY intent, status HAVING SUM(n) > 0 "
-                    "ORDER BY intent, status"
-                ),
-                50,
+            rows_op(
+                "status_mix",
+                reports.status_mix,
+                ("intent", "status", "数量"),
+                "SELECT intent, status, SUM(n) FROM report_count WHERE province_code = '*' "
+                "AND " + span + " GROUP BY intent, status HAVING SUM(n) > 0 "
+                "ORDER BY intent, status",
             ),
             Op(
                 f"report_completion_time_{label}",

@@ -86,14 +86,11 @@ def time_op(opts: Options, op: ops.Op, log) -> dict:
 def export_result(opts: Options, ctx: ops.Context, op: ops.Op, log) -> dict:
     """Time the export like the other ops, then measure its peak memory on separate runs."""
     result = time_op(opts, op, log)
-    path = ops.temp_csv()
-    try:
+    with ops.export_path() as path:
         with timing.PeakRSS() as rss:
             op.project(path)
         traced = timing.traced_peak_mb(lambda: op.project(path))
         size_mb = Path(path).stat().st_size / timing.MB
-    finally:
-        Path(path).unlink(missing_ok=True)
     result.update(
         rows_exported=ctx.export_rows,
         rss_growth_mb=round(rss.growth_mb, 1),
@@ -175,15 +172,7 @@ def seed_result(opts: Options, info: dict) -> dict:
 
 def run(opts: Options) -> list[dict]:
     log = (lambda *a, **k: None) if opts.quiet else (lambda *a, **k: print(*a, **k, flush=True))
-    bdb = database.prepare(
-        backend=opts.backend,
-        rows=opts.rows,
-        pg_url=opts.pg_url,
-        fresh=opts.fresh,
-        directory=opts.directory,
-        schema=opts.schema,
-        log=log,
-    )
+    bdb = database.prepare_for(opts, log)
     results = [seed_result(opts, bdb.seed_info)]
     ctx = ops.Context(bdb.engine, opts.rows)
     reads = ops.read_ops(ctx)

@@ -3,96 +3,41 @@
 ``authenticate`` answers the same way (None) for an unknown user, a wrong password, an inactive or
 a locked account, and spends the same argon2 work on each, so a caller cannot tell which it was.
 
-Administration (``add_user``, ``set_role``, ``set_active``, ``reset_password``) takes the acting
-user as ``actor``: an active administrator, or ``None`` for the operator at the command line, who
-already holds the database. The rules live here, not in the page: nobody deactivates or demotes
-themselves, and the last active administrator always stays. Every change writes an
-``AccountEvent`` naming the actor.
+Administration (``add_user``, ``set_role``, ``set_active``, ``reset_password``: an active
+administrator, or the operator at the console) lives in ``dashboard.administration`` and is
+re-exported here; single sign-on (``user_for_identity``) lives in ``dashboard.sso``.
 """
 
 from __future__ import annotations
 
 import getpass
 import os
-import secrets
-import string
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cache
-from pathlib import Path
 
 import sqlalchemy as sa
 import sqlalchemy.orm
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Session, select
 
 import models
-from dashboard import login_limits
+from dashboard import dialect, lazy, login_limits, passwords, sessions
 from dashboard.errors import FormInvalid, NotAllowed, NotFound
+from dashboard.passwords import (  # noqa: F401  (part of this module's interface)
+    MIN_PASSWORD_LENGTH,
+    common_passwords,
+    generate_password,
+    hash_password,
+    password_problem,
+    verify_password,
+)
 from models import ROLE_LABELS, AccountAction, AccountEvent, Role, User, utcnow
 
 MAX_FAILED_LOGINS = 5
 FAILURE_WINDOW = timedelta(minutes=15)
 LOCK_DURATION = timedelta(minutes=15)
-MIN_PASSWORD_LENGTH = 10
 
-_hasher = PasswordHasher()
-# Verified against when the user does not exist, so that both paths cost the same.
-_DUMMY_HASH = _hasher.hash("no-such-user-dummy-password")
-
-
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
-
-
-def verify_password(password_hash: str, password: str) -> bool:
-    try:
-        return _hasher.verify(password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
-
-
-COMMON_PASSWORDS_FILE = Path(__file__).with_name("common_passwords.txt")
-#: Roles single sign-on may grant: the insurer's own people, never enterprise accounts.
-SSO_ROLES = (Role.staff.value, Role.manager.value, Role.admin.value)
-_GENERATED_ALPHABET = "".join(c for c in string.ascii_letters + string.digits if c not in "0O1lI")
-
-
-@cache
-def common_passwords() -> frozenset[str]:
-    """The shipped list of common passwords (lower-case), read once."""
-    lines = COMMON_PASSWORDS_FILE.read_text(encoding="utf-8").splitlines()
-    return frozenset(line.strip() for line in lines if line.strip() and not line.startswith("#"))
-
-
-def password_problem(password: str, *, username: str | None = None) -> str | None:
-    """Why a new password is refused (Chinese), or None.
-
-    Too short, one of the common passwords (also with a trailing digit/punctuation run), the same
-    character repeated, or the username itself.
-    """
-    password = password or ""
-    if len(password) < MIN_PASSWORD_LENGTH:
-        return f"密码至少需要{MIN_PASSWORD_LENGTH}个字符"
-    if len(password) > 256:
-        return "密码不能超过256个字符"
-    lowered = password.lower()
-    stripped = lowered.rstrip(string.digits + string.punctuation)
-    common = common_passwords()
-    if lowered in common or (len(stripped) >= 4 and stripped in common) or len(set(lowered)) < 3:
-        return "该密码过于常见，容易被猜中，请换一个"
-    if username and len(username.strip()) >= 4 and username.strip().lower() in lowered:
-        return "密码不能包含用户名"
-    return None
-
-
-def generate_password() -> str:
-    """A random one-time password (16 characters, no look-alike characters)."""
-    while True:
-        candidate = "".join(secrets.choice(_GENERATED_ALPHABET) for _ in range(16))
-        if password_problem(candidate) is None:
-            return candidate
+#: The insurer's people who handle inquiries: they see every submitted one, and can be given one.
+STAFF_ROLES = (Role.staff.value, Role.manager.value)
 
 
 def record(
@@ -107,6 +52,17 @@ def record(
     event = AccountEvent(user_id=user_id, actor_id=actor_id, action=action, detail=detail[:500])
     session.add(event)
     return event
+
+
+def _lock_user(session: Session, user_id: int):
+    """The account row ``user_id`` read ``FOR UPDATE`` (PostgreSQL), over any copy the session
+    holds: the caller takes ``.one()`` or ``.first()``."""
+    return session.exec(
+        select(User)
+        .where(User.id == user_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
 
 
 def get_by_username(session: Session, username: str) -> User | None:
@@ -229,14 +185,9 @@ def authenticate(
         return None
     user = get_by_username(session, (username or "").strip())
     if user is not None:
-        user = session.exec(
-            select(User)
-            .where(User.id == user.id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        ).one()
+        user = _lock_user(session, user.id).one()
     if user is None:
-        verify_password(_DUMMY_HASH, password or "")
+        verify_password(passwords.DUMMY_HASH, password or "")
         return None
     ok = verify_password(user.password_hash, password or "")
     if user.locked_until and user.locked_until > now:
@@ -271,7 +222,7 @@ def authenticate(
     user.failed_logins = 0
     user.first_failed_at = None
     user.last_login_at = now
-    if _hasher.check_needs_rehash(user.password_hash):
+    if passwords.needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     record(session, action=AccountAction.login, user_id=user.id)
     session.add(user)
@@ -318,9 +269,7 @@ def staff_members(session: Session) -> list[User]:
     """Active staff and managers: the people inquiries can be assigned to."""
     return list(
         session.exec(
-            select(User)
-            .where(User.role.in_([Role.staff.value, Role.manager.value]), User.is_active)
-            .order_by(User.username)
+            select(User).where(User.role.in_(STAFF_ROLES), User.is_active).order_by(User.username)
         )
     )
 
@@ -368,13 +317,31 @@ class Operator:
 Administrator = User | Operator
 
 
+def require_admin(
+    session: Session,
+    actor: Administrator | None,
+    *,
+    write: bool = False,
+    lock_key: int | None = None,
+    console: bool = False,
+) -> Administrator:
+    """The acting administrator re-read in this transaction (see ``require_role``); NotAllowed
+    for anyone else, also for no actor at all.
+
+    ``console=True``: the console ``Operator`` is accepted too, for the parts of the set-up the
+    CLI administers (accounts, personal data). ``lock_key`` with ``write=True``: one change to
+    that part of the set-up at a time (a transaction advisory lock on PostgreSQL), so the checks
+    a change makes (the last active administrator, a scope already taken) hold until it commits.
+    """
+    if write and lock_key is not None:
+        dialect.serialise(session, lock_key)
+    if console and isinstance(actor, Operator):
+        return actor
+    return require_role(session, actor, Role.admin.value, write=write)
+
+
 def _target(session: Session, user_id: int) -> User:
-    user = session.exec(
-        select(User)
-        .where(User.id == user_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).first()
+    user = _lock_user(session, user_id).first()
     if user is None:
         raise NotFound("找不到该用户")
     return user
@@ -392,9 +359,15 @@ def _audit(
 
 
 def change_password(
-    session: Session, *, actor: User, current_password: str, new_password: str
+    session: Session,
+    *,
+    actor: User,
+    current_password: str,
+    new_password: str,
+    keep_session: int | None = None,
 ) -> User:
-    """The user changes their own password (also how a one-time password is replaced)."""
+    """The user changes their own password (also how a one-time password is replaced). Every
+    other login of the user ends; ``keep_session``, the one making the change, stays."""
     user = _target(session, actor.id)
     if not user.is_active:
         raise NotAllowed("账号已停用")
@@ -410,6 +383,7 @@ def change_password(
         raise FormInvalid(errs)
     user.password_hash = hash_password(new_password)
     user.must_change_password = False
+    sessions.end_all(session, user.id, keep=keep_session)
     record(session, action=AccountAction.password_changed, user_id=user.id, actor_id=user.id)
     session.add(user)
     session.flush()
@@ -447,50 +421,15 @@ def register_company(
     return user
 
 
-def user_for_identity(
-    session: Session, *, email: str | None, email_verified: bool | None = True
-) -> User | None:
-    """The account a single-sign-on identity maps to, or None (no access).
+source_wait_seconds = login_limits.wait_seconds
 
-    The identity's e-mail must be verified (when the provider says) and match exactly one
-    active account with a staff, manager or admin role (compared case-insensitively).
-    Enterprise accounts never log in this way. Each outcome is recorded.
-    """
-    normalized = _normalized_email(email)
-    if normalized is None or email_verified is False:
-        record(
-            session, action=AccountAction.sso_refused, user_id=None, detail=f"email={email!r}"[:500]
-        )
-        return None
-    matches = session.exec(select(User).where(sa.func.lower(User.email) == normalized)).all()
-    eligible = [u for u in matches if u.is_active and u.role in SSO_ROLES]
-    if len(matches) != 1 or len(eligible) != 1:
-        record(
-            session,
-            action=AccountAction.sso_refused,
-            user_id=matches[0].id if len(matches) == 1 else None,
-            detail=f"email={normalized}",
-        )
-        return None
-    user = eligible[0]
-    user.last_login_at = utcnow()
-    record(session, action=AccountAction.sso_login, user_id=user.id, detail=f"email={normalized}")
-    session.add(user)
-    return user
+# --------------------------------------------------------------------------------------------
+# Administration lives in dashboard.administration, which builds on this module and imports it.
+# Its functions are part of this module's interface, looked up on use, so that either module can
+# be imported first (an import of it here would find it half made when it is imported first).
 
-
-# Administration lives in its own module; its functions are part of this module's interface.
-from dashboard.administration import (  # noqa: E402
-    add_user,
-    count_users,
-    list_users,
-    recent_events,
-    reset_password,
-    set_active,
-    set_role,
-)
-
-__all__ = [
+#: The names of ``dashboard.administration`` read through this module.
+_ADMINISTRATION = (
     "add_user",
     "count_users",
     "list_users",
@@ -498,6 +437,7 @@ __all__ = [
     "reset_password",
     "set_active",
     "set_role",
-]
+)
 
-source_wait_seconds = login_limits.wait_seconds
+
+__getattr__ = lazy.passed_through(__name__, "dashboard.administration", _ADMINISTRATION)

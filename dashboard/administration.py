@@ -8,22 +8,23 @@ themselves, the last active administrator always stays, and every change writes 
 
 from __future__ import annotations
 
+import functools
+
 import sqlalchemy as sa
 import sqlalchemy.orm
 from sqlmodel import Session, select
 
 import models
-from dashboard import dialect
+from dashboard import sessions
 from dashboard.accounts import (
     Administrator,
-    Operator,
     _audit,
     _target,
     create_user,
     generate_password,
     hash_password,
     password_problem,
-    require_role,
+    require_admin,
 )
 from dashboard.errors import FormInvalid, NotAllowed
 from models import ROLE_LABELS, AccountAction, AccountEvent, Role, User
@@ -34,14 +35,8 @@ from models import ROLE_LABELS, AccountAction, AccountEvent, Role, User
 _ADMIN_LOCK_KEY = 0x5A_0AD_0001
 
 
-def _require_admin(session: Session, actor: Administrator, *, write: bool = False) -> Administrator:
-    """The acting administrator re-read from the database, or the console operator; NotAllowed
-    for anyone else (also for no actor at all)."""
-    if write:
-        dialect.serialise(session, _ADMIN_LOCK_KEY)
-    if isinstance(actor, Operator):
-        return actor
-    return require_role(session, actor, Role.admin.value, write=write)
+#: The administrator check of every function here: the console operator may administer accounts.
+_require_admin = functools.partial(require_admin, lock_key=_ADMIN_LOCK_KEY, console=True)
 
 
 def _other_active_admins(session: Session, user: User) -> int:
@@ -154,6 +149,8 @@ def set_role(session: Session, *, actor: Administrator, user_id: int, role: str)
         raise FormInvalid({"role": "企业用户需要公司名称，请先为该账号填写公司名称"})
     _audit(session, AccountAction.role_changed, user, actor, f"{user.role}->{role}")
     user.role = role
+    # Pages and rights follow the role: the user logs in again to get the new ones.
+    sessions.end_all(session, user.id)
     session.add(user)
     session.flush()
     return user
@@ -168,6 +165,8 @@ def set_active(session: Session, *, actor: Administrator, user_id: int, active: 
     if not active:
         _guard_admin_removal(session, actor, user, "停用")
     user.is_active = active
+    if not active:
+        sessions.end_all(session, user.id)
     if active:
         user.failed_logins = 0
         user.first_failed_at = None
@@ -195,6 +194,7 @@ def reset_password(
             raise FormInvalid({"password": problem})
     user.password_hash = hash_password(generated or password or "")
     user.must_change_password = generated is not None
+    sessions.end_all(session, user.id)
     user.failed_logins = 0
     user.first_failed_at = None
     user.locked_until = None

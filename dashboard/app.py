@@ -1,4 +1,4 @@
-"""Entry point: ``streamlit run dashboard/app.py``.
+"""The Streamlit script, served by ``dashboard/server.py`` (``streamlit run dashboard/server.py``).
 
 Logs the user in (``views/login.py``), then builds ``st.navigation`` from the pages the user's
 role may see. Nothing else: each page lives in ``views/`` and the rules live in the domain
@@ -27,12 +27,24 @@ PAGES = {
         "views/reports.py", title="统计报表", icon=":material/bar_chart:", url_path="reports"
     ),
     "users": st.Page("views/users.py", title="用户管理", icon=":material/group:", url_path="users"),
+    "outbox": st.Page(
+        "views/outbox.py", title="邮件发送记录", icon=":material/mail:", url_path="outbox"
+    ),
+    "routing": st.Page(
+        "views/routing.py", title="分配规则", icon=":material/alt_route:", url_path="routing"
+    ),
+    "access_log": st.Page(
+        "views/access_log.py",
+        title="访问记录",
+        icon=":material/policy:",
+        url_path="access_log",
+    ),
 }
 ROLE_PAGES = {
     Role.enterprise: ["entry"],
     Role.staff: ["triage"],
     Role.manager: ["triage", "reports"],
-    Role.admin: ["users"],
+    Role.admin: ["users", "outbox", "routing", "access_log"],
 }
 
 
@@ -61,6 +73,18 @@ def _everywhere(page_fn, title: str, icon: str) -> list:
     return [root, *_at_paths(page_fn, title, icon, PAGES)]
 
 
+def _root(home) -> st.Page:
+    """The site's root: it goes on to the role's first page. Streamlit serves its default page
+    at "/" only, so a role's first page that were the default could not be opened at its own
+    path (a link to /triage would say "Page not found")."""
+
+    def home_page() -> None:
+        # The parameters come along: a link to "/?status=…" means the first page's filters.
+        st.switch_page(home, query_params=st.query_params.to_dict())
+
+    return st.Page(home_page, title="首页", default=True, visibility="hidden")
+
+
 NAV_NOTICE = "nav_notice"
 
 
@@ -81,6 +105,7 @@ def main() -> None:
             else:
                 st.session_state["sso_refused"] = True
     if user is None:
+        common.cookie_handoff()  # after 退出登录: clear the session cookie
         if st.session_state.get("sso_refused"):
             st.navigation(
                 _everywhere(login.sso_refused_page, "登录", ":material/login:"), position="hidden"
@@ -92,6 +117,7 @@ def main() -> None:
         return
     with st.sidebar:
         st.caption(f"{common.md_escape(user.label)}（{ROLE_LABELS.get(user.role, user.role)}）")
+        common.cookie_handoff()  # a new login: the browser fetches its session cookie
         if st.button("退出登录", key="logout"):
             sso = common.sso_logged_in()
             common.logout()
@@ -115,7 +141,7 @@ def main() -> None:
     notice = st.session_state.pop(NAV_NOTICE, None)
     if notice:
         st.toast(notice, icon=":material/info:")
-    st.navigation([PAGES[name] for name in allowed] + others).run()
+    st.navigation([_root(home)] + [PAGES[name] for name in allowed] + others).run()
 
 
 try:

@@ -8,6 +8,7 @@ On PostgreSQL demo accounts, whose password is public, are refused unless
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
@@ -51,13 +52,19 @@ def demo_accounts_active(engine: Engine) -> bool:
     return any(accounts.verify_password(h, seed.DEMO_PASSWORD) for h in hashes)
 
 
-def start(engine: Engine | None = None, settings: Settings | None = None) -> Startup:
-    """Migrate, and seed demo data into an empty database when demo mode applies."""
+def start(
+    engine: Engine | None = None,
+    settings: Settings | None = None,
+    *,
+    progress: Callable[[str], None] | None = None,
+) -> Startup:
+    """Migrate, and seed demo data into an empty database when demo mode applies (``progress``
+    hears how far it got)."""
     engine = engine or db.get_engine()
     settings = settings or get_settings()
     db.migrate(engine)
     seeded = False
     if demo_allowed(settings, engine):
-        seeded = seed.ensure_demo(engine, rows=settings.demo_rows)
+        seeded = seed.ensure_demo(engine, rows=settings.demo_rows, progress=progress)
     active = demo_allowed(settings, engine) and demo_accounts_active(engine)
     return Startup(demo_active=active, seeded=seeded)

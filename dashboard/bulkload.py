@@ -136,6 +136,20 @@ def running(conn: Connection) -> bool:
     return any(_alive(conn, who) for who in owners)
 
 
+def _rebuild(conn: Connection, name: str, fill: str) -> None:
+    """Rebuild a search index from the rows there: FTS5's ``rebuild``, or for an index without
+    content (which FTS5 cannot rebuild) its load's ``fill`` statement over every row."""
+    table = quoted(name)
+    if not fill:
+        conn.exec_driver_sql("INSERT INTO " + table + " (" + table + ") VALUES ('rebuild')")
+        return
+    from dashboard.queries.search import register_sql_functions
+
+    register_sql_functions(conn.connection.driver_connection)
+    conn.exec_driver_sql("INSERT INTO " + table + " (" + table + ") VALUES ('delete-all')")
+    conn.exec_driver_sql(fill)
+
+
 def repair(conn: Connection) -> list[str]:
     """Undo what loads that were killed left behind, inside the caller's transaction, and remove
     their scratch files. Returns the names put back (or rebuilt)."""
@@ -153,9 +167,7 @@ def repair(conn: Connection) -> list[str]:
             if row.owner not in dead or row.kind != kind:
                 continue
             if kind == "rebuild":  # a search index built beside the load was never copied in
-                table = quoted(row.name)
-                rebuild = "INSERT INTO " + table + " (" + table + ") VALUES ('rebuild')"
-                conn.exec_driver_sql(rebuild)
+                _rebuild(conn, row.name, row.ddl)
             elif kind == "sequence" or not _exists(conn, kind, row.name):  # (setval: idempotent)
                 conn.exec_driver_sql(row.ddl)
             else:

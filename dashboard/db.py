@@ -32,7 +32,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.engine.characteristics import ConnectionCharacteristic
 from sqlmodel import Session
 
-from dashboard import bulkload, rollup
+from dashboard import bulkload, faults, rollup
 from dashboard.settings import ROOT, get_settings
 
 MIGRATIONS = ROOT / "data" / "migrations"
@@ -430,6 +430,16 @@ def migrate(engine: Engine | None = None) -> None:
         # its end, from its own count of the rows it loaded: a rebuild now would count them twice.
         if not bulkload.running(conn):
             rollup.repair(conn)
+
+
+def answers(engine: Engine | None = None) -> bool:
+    """Whether the database answers a trivial query now (the health check)."""
+    try:
+        with (engine or get_engine()).connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    except faults.DATABASE_ERRORS:
+        return False
+    return True
 
 
 def is_empty(engine: Engine | None = None) -> bool:

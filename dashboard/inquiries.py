@@ -3,7 +3,9 @@
 Every rule lives here, not in the views, so any front end calling these functions is as safe as
 the app: enterprise users see and edit only their own inquiries and only while they are drafts;
 staff and managers never see drafts; submitted and completed inquiries are read-only except for
-the transitions below. Every transition writes one ``InquiryEvent``.
+the transitions below. Every transition writes one ``InquiryEvent``. Reading one inquiry (``get``,
+``detail``, ``events``, ``progress``) lives in ``dashboard.inquiry_reads``, serials in
+``dashboard.serials``; both are re-exported here.
 
 Concurrency: rows are read ``FOR UPDATE`` (PostgreSQL) inside write transactions (SQLite's write
 scopes hold the database write lock, see ``db.session_scope``), and ``version`` is compared with
@@ -19,16 +21,27 @@ import sqlalchemy as sa
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
-from dashboard import accounts, dialect
+from dashboard import accounts, notify, retention, routing
+from dashboard.accounts import STAFF_ROLES
 from dashboard.clock import SHANGHAI
 from dashboard.errors import Conflict, FormInvalid, NotAllowed, NotFound
+from dashboard.inquiry_reads import (  # noqa: F401  (part of this module's interface)
+    NOT_FOUND,
+    Progress,
+    detail,
+    events,
+    get,
+    progress,
+    seen,
+    visible,
+)
+from dashboard.serials import allocate_serials
 from models import (
     Action,
     Inquiry,
     InquiryEvent,
     InquiryForm,
     Role,
-    SerialCounter,
     Status,
     User,
     clean_text,
@@ -37,39 +50,10 @@ from models import (
     utcnow,
 )
 
-STAFF_ROLES = (Role.staff.value, Role.manager.value)
 MAX_NOTE_LENGTH = 2000
-
-
-# --------------------------------------------------------------------------------------------
-# Serials
-
-
-def allocate_serials(session: Session, *, year: int, count: int = 1) -> list[str]:
-    """Reserve ``count`` consecutive serials for ``year``: 4-digit year + 14-digit number.
-
-    The counter row is updated in place (``UPDATE … RETURNING``); the row lock (PostgreSQL) or the
-    write lock (SQLite) makes two concurrent allocations wait for each other, so they never share
-    a number, and numbers only grow.
-    """
-    if count < 1:
-        return []
-    table = SerialCounter.__table__
-    session.execute(
-        dialect.insert(dialect.name(session), table)
-        .values(year=year, last_value=0)
-        .on_conflict_do_nothing()
-    )
-    last = session.execute(
-        sa.update(table)
-        .where(table.c.year == year)
-        .values(last_value=table.c.last_value + count)
-        .returning(table.c.last_value)
-    ).scalar_one()
-    first = last - count + 1
-    if last >= 10**14:
-        raise Conflict(f"{year}年的询保流水号已用尽")
-    return [f"{year:04d}{n:014d}" for n in range(first, last + 1)]
+#: The note of a completion: the reply to the company (DESIGN.md). 备注 (``add_note``) stay
+#: internal.
+REPLY_LABEL = "处理意见"
 
 
 # --------------------------------------------------------------------------------------------
@@ -84,16 +68,26 @@ def _event(
     action: Action,
     at: datetime,
     from_status: str | None,
-    to_status: str | None,
     note: str = "",
+    changed: bool = True,
 ) -> InquiryEvent:
+    """Append the audit event of ``action`` on ``inquiry`` by ``actor`` at ``at``: from
+    ``from_status`` to the status the inquiry has now. ``changed``: ``actor`` changed the
+    inquiry, which is written first (a stored row gets a new version; ``updated_at`` is ``at``).
+    """
+    if changed:
+        if inquiry.id is not None:
+            inquiry.version += 1
+        inquiry.updated_at = at
+        session.add(inquiry)
+        session.flush()
     event = InquiryEvent(
         inquiry_id=inquiry.id,
         actor_id=actor.id,
         at=at,
         action=action.value,
         from_status=from_status,
-        to_status=to_status,
+        to_status=inquiry.status,
         note=note,
     )
     session.add(event)
@@ -108,17 +102,6 @@ _LOAD_FOR_UPDATE = (
     .order_by(Inquiry.id)
     .with_for_update()
     .execution_options(populate_existing=True)
-)
-_GET = (
-    select(Inquiry)
-    .where(Inquiry.id == sa.bindparam("id"))
-    .execution_options(populate_existing=True)
-)
-_EVENTS = (
-    select(InquiryEvent, User)
-    .join(User, User.id == InquiryEvent.actor_id, isouter=True)
-    .where(InquiryEvent.inquiry_id == sa.bindparam("inquiry_id"))
-    .order_by(InquiryEvent.at, InquiryEvent.id)
 )
 _INQUIRY = Inquiry.__table__
 _TRAIL = InquiryEvent.__table__
@@ -157,12 +140,26 @@ def _load_for_update(session: Session, inquiry_ids: Sequence[int]) -> dict[int, 
     return {row.id: row for row in rows}
 
 
-def _visible(actor: User, inquiry: Inquiry) -> bool:
-    if actor.role == Role.enterprise:
-        return inquiry.owner_id == actor.id
-    if actor.role in STAFF_ROLES:
-        return inquiry.status != Status.draft
-    return False
+def _own_draft(
+    session: Session,
+    actor: User,
+    inquiry_id: int,
+    expected_version: int | None,
+    *,
+    refused: str,
+    redo: str,
+) -> Inquiry:
+    """The actor's draft ``inquiry_id``, locked. NotFound when it is not theirs, NotAllowed
+    (``refused``) when it was submitted meanwhile, Conflict when ``expected_version`` is stale
+    (the company opens it again and then does ``redo``)."""
+    inquiry = _load_for_update(session, [inquiry_id]).get(inquiry_id)
+    if inquiry is None or inquiry.owner_id != actor.id:
+        raise NotFound(NOT_FOUND)
+    if inquiry.status != Status.draft:
+        raise NotAllowed(f"询保申请 {inquiry.serial} 已提交，{refused}")
+    if expected_version is not None and inquiry.version != expected_version:
+        raise Conflict(f"询保申请 {inquiry.serial} 已在别处被修改，请重新打开后再{redo}")
+    return inquiry
 
 
 def _checked_note(text: str | None, label: str) -> str:
@@ -185,12 +182,11 @@ def _validated(form: InquiryForm) -> dict:
 
 def _write_draft(
     session: Session,
-    *,
+    now: datetime,
     actor: User,
     form: InquiryForm,
     inquiry_id: int | None,
     expected_version: int | None,
-    now: datetime,
 ) -> Inquiry:
     actor = accounts.require_role(session, actor, Role.enterprise.value, write=True)
     values = _validated(form)
@@ -204,40 +200,15 @@ def _write_draft(
             updated_at=now,
             **values,
         )
-        session.add(inquiry)
-        session.flush()
-        _event(
-            session,
-            inquiry,
-            actor=actor,
-            action=Action.created,
-            at=now,
-            from_status=None,
-            to_status=Status.draft.value,
-        )
+        _event(session, inquiry, actor=actor, action=Action.created, at=now, from_status=None)
         return inquiry
-    inquiry = _load_for_update(session, [inquiry_id]).get(inquiry_id)
-    if inquiry is None or inquiry.owner_id != actor.id:
-        raise NotFound("找不到该询保申请")
-    if inquiry.status != Status.draft:
-        raise NotAllowed(f"询保申请 {inquiry.serial} 已提交，不能再修改")
-    if expected_version is not None and inquiry.version != expected_version:
-        raise Conflict(f"询保申请 {inquiry.serial} 已在别处被修改，请重新打开后再保存")
+    inquiry = _own_draft(
+        session, actor, inquiry_id, expected_version, refused="不能再修改", redo="保存"
+    )
     for key, value in values.items():
         setattr(inquiry, key, value)
-    inquiry.version += 1
-    inquiry.updated_at = now
-    session.add(inquiry)
-    session.flush()
-    _event(
-        session,
-        inquiry,
-        actor=actor,
-        action=Action.saved,
-        at=now,
-        from_status=Status.draft.value,
-        to_status=Status.draft.value,
-    )
+    draft = Status.draft.value
+    _event(session, inquiry, actor=actor, action=Action.saved, at=now, from_status=draft)
     return inquiry
 
 
@@ -258,14 +229,7 @@ def save_draft(
     Raises FormInvalid (nothing is written), NotFound (not the actor's), NotAllowed (not a draft
     any more), Conflict (``expected_version`` is stale).
     """
-    inquiry = _write_draft(
-        session,
-        actor=actor,
-        form=form,
-        inquiry_id=inquiry_id,
-        expected_version=expected_version,
-        now=utcnow(),
-    )
+    inquiry = _write_draft(session, utcnow(), actor, form, inquiry_id, expected_version)
     session.flush()
     return inquiry
 
@@ -278,40 +242,32 @@ def submit(
     inquiry_id: int | None = None,
     expected_version: int | None = None,
 ) -> Inquiry:
-    """Save and submit in one step: the inquiry becomes 已提交 with ``submitted_at`` set."""
+    """Save and submit in one step: the inquiry becomes 已提交 with ``submitted_at`` set, and
+    goes to a team member when a routing rule matches it (``routing.route``)."""
     now = utcnow()
-    inquiry = _write_draft(
-        session,
-        actor=actor,
-        form=form,
-        inquiry_id=inquiry_id,
-        expected_version=expected_version,
-        now=now,
-    )
+    inquiry = _write_draft(session, now, actor, form, inquiry_id, expected_version)
     inquiry.status = Status.submitted.value
     inquiry.submitted_at = now
-    inquiry.version += 1
-    session.add(inquiry)
-    session.flush()
-    _event(
-        session,
-        inquiry,
-        actor=actor,
-        action=Action.submitted,
-        at=now,
-        from_status=Status.draft.value,
-        to_status=Status.submitted.value,
+    draft = Status.draft.value
+    _event(session, inquiry, actor=actor, action=Action.submitted, at=now, from_status=draft)
+    # Routed first: the mail about the new inquiry goes to the assignee a rule chose, if any.
+    routing.route(session, actor=actor, inquiry=inquiry, now=now)
+    notify.inquiry_submitted(session, inquiry=inquiry)
+    return inquiry
+
+
+def delete_draft(
+    session: Session, *, actor: User, inquiry_id: int, expected_version: int | None = None
+) -> str:
+    """The company deletes one of its own drafts (删除), with its events; returns its serial.
+    Submitted inquiries are never deleted this way. Raises NotFound (not the actor's draft),
+    NotAllowed (submitted meanwhile), Conflict (``expected_version`` is stale)."""
+    actor = accounts.require_role(session, actor, Role.enterprise.value, write=True)
+    inquiry = _own_draft(
+        session, actor, inquiry_id, expected_version, refused="不能删除", redo="删除"
     )
-    return inquiry
-
-
-def get(session: Session, *, actor: User, inquiry_id: int) -> Inquiry:
-    """One inquiry the actor may see; NotFound for anything else (existence is not revealed)."""
-    actor = accounts.require_role(session, actor, Role.enterprise.value, *STAFF_ROLES)
-    inquiry = session.exec(_GET, params={"id": inquiry_id}).first()
-    if inquiry is None or not _visible(actor, inquiry):
-        raise NotFound("找不到该询保申请")
-    return inquiry
+    retention.delete_draft(session, actor=actor, inquiry=inquiry)
+    return inquiry.serial
 
 
 def assign(session: Session, *, actor: User, inquiry_id: int, assignee_id: int | None) -> Inquiry:
@@ -320,9 +276,7 @@ def assign(session: Session, *, actor: User, inquiry_id: int, assignee_id: int |
     Only submitted inquiries can be (re)assigned; completed ones are read-only.
     """
     actor = accounts.require_role(session, actor, *STAFF_ROLES, write=True)
-    inquiry = _load_for_update(session, [inquiry_id]).get(inquiry_id)
-    if inquiry is None or not _visible(actor, inquiry):
-        raise NotFound("找不到该询保申请")
+    inquiry = seen(actor, _load_for_update(session, [inquiry_id]).get(inquiry_id))
     if inquiry.status != Status.submitted:
         raise Conflict(f"询保申请 {inquiry.serial} 已完成，不能再分配")
     assignee = None
@@ -331,21 +285,21 @@ def assign(session: Session, *, actor: User, inquiry_id: int, assignee_id: int |
         if assignee is None or not assignee.is_active or assignee.role not in STAFF_ROLES:
             raise FormInvalid({"assignee_id": "负责人必须是在职的业务人员或管理人员"})
     now = utcnow()
+    previous_assignee_id = inquiry.assignee_id
     inquiry.assignee_id = assignee_id
-    inquiry.version += 1
-    inquiry.updated_at = now
-    session.add(inquiry)
-    session.flush()
     note = f"负责人：{assignee.label}" if assignee else "取消分配"
+    status = inquiry.status
     _event(
+        session, inquiry, actor=actor, action=Action.assigned, at=now, from_status=status, note=note
+    )
+    if assignee is not None:  # routing's tie-break: who waited longest since an assignment
+        routing.assigned(session, user_id=assignee.id, at=now)
+    notify.inquiry_assigned(
         session,
-        inquiry,
+        inquiry=inquiry,
+        assignee=assignee,
         actor=actor,
-        action=Action.assigned,
-        at=now,
-        from_status=inquiry.status,
-        to_status=inquiry.status,
-        note=note,
+        previous_assignee_id=previous_assignee_id,
     )
     return inquiry
 
@@ -357,6 +311,7 @@ def add_note(session: Session, *, actor: User, inquiry_id: int, text: str) -> In
     if not text:
         raise FormInvalid({"note": "请填写备注内容"})
     inquiry = get(session, actor=actor, inquiry_id=inquiry_id)
+    # ``get`` gave staff a masked copy: the event is written, the inquiry itself never.
     event = _event(
         session,
         inquiry,
@@ -364,8 +319,8 @@ def add_note(session: Session, *, actor: User, inquiry_id: int, text: str) -> In
         action=Action.noted,
         at=utcnow(),
         from_status=inquiry.status,
-        to_status=inquiry.status,
         note=text,
+        changed=False,
     )
     session.flush()
     return event
@@ -379,18 +334,22 @@ def complete(
     note: str = "",
     expected_versions: dict[int, int] | None = None,
 ) -> list[Inquiry]:
-    """Mark submitted inquiries 已完成, all or none.
+    """Mark submitted inquiries 已完成, all or none, with ``note``, the 处理意见: the reply the
+    company reads on its inquiry and in the completion mail (``REPLY_LABEL``).
 
+    Completing one inquiry needs a 处理意见 (FormInvalid naming it otherwise); a selection shares
+    one, which may be left empty (a batch of duplicates or test entries has nothing to say).
     Raises Conflict, naming the serials, when any of them is already completed or — given
-    ``expected_versions`` (id → version the user saw) — was changed in the meantime.
+    ``expected_versions`` (id → version the user saw) — was changed in the meantime; that is
+    said before a missing 处理意见, which typing one would not cure.
     """
     actor = accounts.require_role(session, actor, *STAFF_ROLES, write=True)
     ids = list(dict.fromkeys(int(i) for i in inquiry_ids))
     if not ids:
         raise FormInvalid({"inquiry_ids": "请先选择要标记为已完成的询保申请"})
-    note = _checked_note(note, "完成备注")
+    note = _checked_note(note, REPLY_LABEL)
     rows = _load_for_update(session, ids)
-    missing = [i for i in ids if i not in rows or not _visible(actor, rows[i])]
+    missing = [i for i in ids if i not in rows or not visible(actor, rows[i])]
     if missing:
         raise NotFound("找不到所选的询保申请")
     done = [rows[i].serial for i in ids if rows[i].status == Status.completed]
@@ -404,6 +363,8 @@ def complete(
         ]
         if stale:
             raise Conflict(f"询保申请 {'、'.join(stale[:5])} 已被他人修改，请刷新后再操作")
+    if len(ids) == 1 and not note:
+        raise FormInvalid({"note": f"请填写{REPLY_LABEL}（将发送给企业，并显示在其询保申请中）"})
     now = utcnow()
     # One UPDATE for the whole selection (a statement-level trigger sees one statement per call)
     # and one INSERT … SELECT writing all the audit events (in id order), instead of a flush per
@@ -425,20 +386,6 @@ def complete(
             ("version", versions[i]),
         ):
             set_committed_value(inquiry, key, value)
+    # The mail to each company commits or rolls back with the completion itself (the outbox).
+    notify.inquiries_completed(session, inquiries=[rows[i] for i in ids], note=note)
     return [rows[i] for i in ids]
-
-
-def events(session: Session, *, actor: User, inquiry_id: int) -> list[tuple[InquiryEvent, str]]:
-    """The audit trail of one inquiry, oldest first, with each actor's display name.
-
-    Internal: staff and managers only (it holds staff notes and assignments).
-    """
-    actor = accounts.require_role(session, actor, *STAFF_ROLES)
-    # The copy in the session when the page has just loaded it (``get``), so no second SELECT;
-    # visibility only ever widens for staff (a draft becomes submitted), so it cannot be stale
-    # in a way that shows too much.
-    inquiry = session.get(Inquiry, inquiry_id)
-    if inquiry is None or not _visible(actor, inquiry):
-        raise NotFound("找不到该询保申请")
-    rows = session.exec(_EVENTS, params={"inquiry_id": inquiry.id}).all()
-    return [(event, user.label if user else "") for event, user in rows]

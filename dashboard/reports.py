@@ -6,13 +6,22 @@ week (starting Monday) and month buckets are Asia/Shanghai days, computed by the
 (SQLite: ``datetime(col, '+8 hours')`` — China has no daylight saving; PostgreSQL:
 ``timezone('Asia/Shanghai', col)``).
 
-Every section reads the report rollup (dashboard/rollup.py, migration 0003_report_rollup), kept
-exact by triggers on ``inquiry``: whole months (or the chosen weeks/months of a trend) from their
-own rows plus the days at the period's edges from day rows, so a section reads a few thousand
-rows whatever the period. Only the overdue count also reads ``inquiry``, for the one Shanghai
-day that holds the SLA cutoff. Scanning ``inquiry`` instead would grow with the table; the
-rollup keeps every section in milliseconds (BENCHMARKS.md has the numbers). The median time to complete comes from counts per hour bucket: within one hour of
-the exact median when that is under three days (``rollup.HOUR_STEPS``).
+Every section but one reads the report rollup (dashboard/rollup.py, migration
+0003_report_rollup), kept exact by triggers on ``inquiry``: whole months (or the chosen
+weeks/months of a trend) from their own rows plus the days at the period's edges from day rows,
+so a section reads a few thousand rows whatever the period. The overdue count also reads
+``inquiry``, for the one Shanghai day that holds the SLA cutoff. Scanning ``inquiry`` instead
+would grow with the table; the rollup keeps these sections in milliseconds (BENCHMARKS.md has
+the numbers). The exception is 人员工作量 (``workload``): the rollup has no assignee, so it groups
+the period's inquiries in SQL, a cost that grows with the period (the default 30 days is a few
+percent of two years). The median time to complete comes from counts per hour bucket: within
+one hour of the exact median when that is under three days (``rollup.HOUR_STEPS``).
+
+The SQL the sections share (a period's rows of a rollup table, their sums, the median) is in
+``dashboard.report_sql``. The sections return the counts that exist; ``report`` gathers them as
+the page and the report file show them: every intent of the filter and every bucket of the
+period, zeros included (``every_intent``, ``every_bucket``), shares that add up to 100 %
+(``largest_remainder``). The period the page opens on is ``default_filter``.
 """
 
 from __future__ import annotations
@@ -28,38 +37,45 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 import models
-from dashboard import accounts, clock, regions, rollup
-from dashboard.settings import get_settings
-from models import (
-    INTENT_LABELS,
-    Inquiry,
-    ReportCity,
-    ReportCount,
-    ReportHours,
-    Role,
-    Status,
-    User,
-    utcnow,
+from dashboard import accounts, clock, regions
+from dashboard.report_filter import (  # noqa: F401  (part of this module's interface)
+    DEFAULT_PERIOD,
+    GRANULARITIES,
+    OLD_PARAM_KEYS,
+    QUICK_PERIODS,
+    ReportFilter,
+    bucket_days,
+    bucket_start,
+    buckets,
+    default_filter,
+    default_granularity,
+    largest_remainder,
+    next_bucket,
+    shares_of,
 )
+from dashboard.report_sql import (  # noqa: F401  (part of this module's interface)
+    CITY,
+    COUNT,
+    HOURS,
+    INQUIRY,
+    hours_histogram,
+    median_from_histogram,
+    province_of,
+    rollup_rows,
+    summed,
+    where_of,
+)
+from dashboard.settings import get_settings
+from models import INTENT_LABELS, Role, Status, User, utcnow
 
 T = TypeVar("T")
 
 
 #: The statuses a report counts (drafts never are), with their labels.
 STATUS_LABELS = {code: models.STATUS_LABELS[code] for code in (Status.submitted, Status.completed)}
-GRANULARITIES = {"day": "日", "week": "周", "month": "月"}
 
-#: Completion-time histogram: (label, lower bound in hours inclusive, upper bound exclusive).
-COMPLETION_BUCKETS: tuple[tuple[str, float, float | None], ...] = (
-    ("4小时内", 0, 4),
-    ("4–24小时", 4, 24),
-    ("1–2天", 24, 48),
-    ("2–3天", 48, 72),
-    ("3–7天", 72, 168),
-    ("7天以上", 168, None),
-)
-
-QUICK_PERIODS = ("本月", "上月", "近30天", "近12个月", "今年", "全部")
+#: Completion-time histogram buckets (label, first hour, first hour of the next or None).
+COMPLETION_BUCKETS = models.COMPLETION_BUCKETS
 
 
 def managers_only(fn: Callable[..., T]) -> Callable[..., T]:
@@ -74,208 +90,6 @@ def managers_only(fn: Callable[..., T]) -> Callable[..., T]:
     return wrapper
 
 
-@dataclass(frozen=True)
-class ReportFilter:
-    """What every section of the report page is restricted to; hashable, so it keys caches.
-
-    ``start``/``end`` are Asia/Shanghai calendar days, both inclusive. ``intents`` empty = all.
-    """
-
-    start: date
-    end: date
-    intents: tuple[str, ...] = ()
-    province_code: str | None = None
-    granularity: str = "week"
-
-    @property
-    def days(self) -> int:
-        return (self.end - self.start).days + 1
-
-    def previous(self) -> ReportFilter:
-        """The same filter over the period of the same length just before this one."""
-        end = self.start - timedelta(days=1)
-        return replace(self, start=end - timedelta(days=self.days - 1), end=end)
-
-    def to_params(self) -> dict[str, str]:
-        out = {
-            "from": self.start.isoformat(),
-            "to": self.end.isoformat(),
-            "granularity": self.granularity,
-        }
-        if self.intents:
-            out["intent"] = ",".join(self.intents)
-        if self.province_code:
-            out["province"] = self.province_code
-        return out
-
-    @classmethod
-    def from_params(cls, params: Any, *, default: ReportFilter) -> tuple[ReportFilter, list[str]]:
-        """Parse URL parameters; anything invalid falls back to ``default`` with a notice."""
-        notices: list[str] = []
-
-        def get(key: str) -> str:
-            value = params.get(key)
-            if isinstance(value, list):
-                value = value[-1] if value else None
-            return str(value) if value is not None else ""
-
-        start, end = default.start, default.end
-        try:
-            if get("from") or get("to"):
-                start = date.fromisoformat(get("from") or default.start.isoformat())
-                end = date.fromisoformat(get("to") or default.end.isoformat())
-                if start > end or start < clock.EARLIEST or end > date(2100, 1, 1):
-                    raise ValueError
-        except ValueError:
-            start, end = default.start, default.end
-            notices.append("链接中的日期范围无效，已使用默认期间")
-        intents: tuple[str, ...] = default.intents
-        if get("intent"):
-            raw = tuple(dict.fromkeys(get("intent").split(",")))
-            if all(i in INTENT_LABELS for i in raw):
-                intents = raw
-            else:
-                notices.append("链接中的询保内容无效，已忽略")
-        province = default.province_code
-        if get("province"):
-            region = regions.get(get("province"))
-            if region is not None and get("province") in {p.code for p in regions.provinces()}:
-                province = get("province")
-            else:
-                notices.append("链接中的省份无效，已忽略")
-        granularity = default.granularity
-        if get("granularity"):
-            if get("granularity") in GRANULARITIES:
-                granularity = get("granularity")
-            else:
-                notices.append("链接中的时间粒度无效，已使用按周")
-        flt = cls(start, end, intents, province, granularity)
-        return flt, notices
-
-
-# ---------------------------------------------------------------------------------------------
-# SQL building blocks: the rollup tables of dashboard/rollup.py (migration 0003_report_rollup)
-
-_T = Inquiry.__table__
-_COUNT = ReportCount.__table__
-_CITY = ReportCity.__table__
-_HOURS = ReportHours.__table__
-_COUNTED = (Status.submitted.value, Status.completed.value)
-_GRAIN = {"day": "d", "week": "w", "month": "m"}
-
-
-def _bucket_start(day: date, granularity: str) -> date:
-    """The first day of the Shanghai day/week (Monday)/month holding ``day``."""
-    if granularity == "week":
-        return day - timedelta(days=day.weekday())
-    if granularity == "month":
-        return day.replace(day=1)
-    return day
-
-
-def _next_bucket(start: date, granularity: str) -> date:
-    if granularity == "week":
-        return start + timedelta(days=7)
-    if granularity == "month":
-        return (start.replace(day=28) + timedelta(days=4)).replace(day=1)
-    return start + timedelta(days=1)
-
-
-@dataclass(frozen=True)
-class _Split:
-    """A period as whole buckets ``[full_lo, full_hi)`` read at their own grain, plus the days
-    before (``head`` bucket) and after (``tail`` bucket) read at the day grain."""
-
-    start: date
-    end: date
-    full_lo: date
-    full_hi: date
-    head: date
-    tail: date
-
-
-def _split(start: date, end: date, granularity: str) -> _Split:
-    first = _bucket_start(start, granularity)
-    full_lo = start if first == start else _next_bucket(first, granularity)
-    full_hi = _bucket_start(end + timedelta(days=1), granularity)
-    if full_lo > full_hi:  # the whole period lies inside one bucket
-        full_lo = full_hi = end + timedelta(days=1)
-    return _Split(start, end, full_lo, full_hi, first, _bucket_start(end, granularity))
-
-
-def _rollup(
-    table: sa.Table,
-    flt: ReportFilter,
-    granularity: str,
-    columns: tuple[str, ...],
-    *,
-    province: str | None,
-    start: date | None = None,
-    end: date | None = None,
-) -> Any:
-    """Rows of a rollup table for the period as (bucket, *columns, n): whole buckets from their
-    grain, the days at the edges from the day grain labelled with their bucket. ``province``:
-    a code, '*' for the whole country, None for every province (not the country rows)."""
-    part = _split(start or flt.start, end or flt.end, granularity)
-    c = table.c
-    where = [c.intent.in_(flt.intents or tuple(INTENT_LABELS))]
-    if province is None:
-        where.append(c.province_code != rollup.ALL)
-    else:
-        where.append(c.province_code == province)
-    cols = [c[name] for name in columns]
-    selects = []
-    if part.full_lo < part.full_hi:
-        selects.append(
-            sa.select(c.period.label("bucket"), *cols, c.n).where(
-                c.grain == _GRAIN[granularity],
-                c.period >= part.full_lo,
-                c.period < part.full_hi,
-                *where,
-            )
-        )
-    for label, lo, hi in (
-        (part.head, part.start, min(part.full_lo, part.end + timedelta(days=1))),
-        (part.tail, max(part.full_hi, part.full_lo), part.end + timedelta(days=1)),
-    ):
-        if lo < hi:
-            selects.append(
-                sa.select(sa.literal(label, sa.Date).label("bucket"), *cols, c.n).where(
-                    c.grain == "d", c.period >= lo, c.period < hi, *where
-                )
-            )
-    if not selects:  # an empty period
-        selects.append(sa.select(c.period.label("bucket"), *cols, c.n).where(sa.false()))
-    return sa.union_all(*selects).subquery("r")
-
-
-def _province(flt: ReportFilter) -> str:
-    return flt.province_code or rollup.ALL
-
-
-def _summed(rows: Any, *keys: str) -> sa.Select:
-    """``SELECT keys, SUM(n) FROM rows GROUP BY keys HAVING SUM(n) > 0 ORDER BY keys``: rows
-    whose count dropped to 0 stay in the rollup and must not show up as zero bars."""
-    cols = [rows.c[k] for k in keys]
-    total = sa.func.sum(rows.c.n)
-    return sa.select(*cols, total).group_by(*cols).having(total > 0).order_by(*cols)
-
-
-def _where(flt: ReportFilter) -> list[Any]:
-    """Conditions on ``inquiry`` itself (the overdue count's last, partial day)."""
-    lo = clock.day_start_utc(flt.start)
-    hi = clock.day_start_utc(flt.end + timedelta(days=1))
-    out = [
-        _T.c.status.in_(_COUNTED),
-        _T.c.submitted_at >= lo,
-        _T.c.submitted_at < hi,
-        _T.c.intent.in_(flt.intents or tuple(INTENT_LABELS)),
-    ]
-    if flt.province_code:
-        out.append(_T.c.province_code == flt.province_code)
-    return out
-
-
 def _intent_frame(rows: list[Any], value: str = "数量") -> pd.DataFrame:
     df = pd.DataFrame(rows, columns=["intent", value])
     df[value] = df[value].astype("int64")
@@ -283,34 +97,11 @@ def _intent_frame(rows: list[Any], value: str = "数量") -> pd.DataFrame:
     return df
 
 
-def _hours_histogram(session: Session, flt: ReportFilter) -> list[tuple[int, int]]:
-    """(hour bucket of the time from submission to completion, count) of the period's
-    completions."""
-    rows = _rollup(_HOURS, flt, "month", ("hours",), province=_province(flt))
-    return [(int(h), int(n)) for h, n in session.execute(_summed(rows, "hours")).all()]
-
-
-def median_from_histogram(histogram: list[tuple[int, int]]) -> float | None:
-    """The median of values known by their hour bucket (``rollup.HOUR_STEPS``): each middle
-    value is placed evenly inside its bucket, so the result is within one bucket of the exact
-    median — within an hour when it is under three days."""
-    total = sum(n for _, n in histogram)
-    if not total:
-        return None
-
-    def value(k: int) -> float:
-        below = 0
-        for hour, n in histogram:
-            if k < below + n:
-                return hour + (k - below + 0.5) / n * rollup.bucket_width(hour)
-            below += n
-        raise AssertionError("k out of range")
-
-    return (value((total - 1) // 2) + value(total // 2)) / 2
-
-
 # ---------------------------------------------------------------------------------------------
 # Sections
+
+
+OVERVIEW_METRICS = ("新增咨询", "待处理", "已完成", "完成率", "完成用时中位数（小时）")
 
 
 @dataclass(frozen=True)
@@ -323,8 +114,8 @@ class Overview:
 
 
 def _status_counts(session: Session, flt: ReportFilter) -> dict[str, int]:
-    rows = _rollup(_COUNT, flt, "month", ("status",), province=_province(flt))
-    return {s: int(n) for s, n in session.execute(_summed(rows, "status")).all()}
+    rows = rollup_rows(COUNT, flt, "month", ("status",), province=province_of(flt))
+    return {s: int(n) for s, n in session.execute(summed(rows, "status")).all()}
 
 
 def _overview_one(session: Session, flt: ReportFilter) -> Overview:
@@ -332,45 +123,73 @@ def _overview_one(session: Session, flt: ReportFilter) -> Overview:
     completed = counts.get(Status.completed.value, 0)
     waiting = counts.get(Status.submitted.value, 0)
     total = completed + waiting
-    median = median_from_histogram(_hours_histogram(session, flt)) if completed else None
+    median = median_from_histogram(hours_histogram(session, flt)) if completed else None
     rate = completed / total if total else None
     return Overview(total, waiting, completed, rate, median)
 
 
-@managers_only
-def overview(session: Session, flt: ReportFilter) -> pd.DataFrame:
-    """概览: one row per metric with the value for the period and for the previous period of the
-    same length. Columns: metric, 当前, 上期 (the latter may be NaN/None)."""
-    cur, prev = _overview_one(session, flt), _overview_one(session, flt.previous())
+def _overview(session: Session, flt: ReportFilter) -> pd.DataFrame:
+    cur = _overview_one(session, flt)
+    # 全部 has no earlier period to compare with.
+    prev = None if flt.since_the_beginning else _overview_one(session, flt.previous())
+    fields = ("total", "waiting", "completed", "completion_rate", "median_hours")
     rows = [
-        ("新增咨询", cur.total, prev.total),
-        ("待处理", cur.waiting, prev.waiting),
-        ("已完成", cur.completed, prev.completed),
-        ("完成率", cur.completion_rate, prev.completion_rate),
-        ("完成用时中位数（小时）", cur.median_hours, prev.median_hours),
+        (metric, getattr(cur, name), getattr(prev, name) if prev else None)
+        for metric, name in zip(OVERVIEW_METRICS, fields, strict=True)
     ]
     return pd.DataFrame(rows, columns=["指标", "当前", "上期"])
 
 
 @managers_only
-def volume_by_intent(session: Session, flt: ReportFilter) -> pd.DataFrame:
-    """按询保内容: inquiries per intent in the period. Columns intent, 数量, 询保内容, 占比."""
-    rows = _rollup(_COUNT, flt, "month", ("intent",), province=_province(flt))
-    df = _intent_frame(session.execute(_summed(rows, "intent")).all())
-    total = df["数量"].sum()
-    df["占比"] = df["数量"] / total if total else 0.0
+def overview(session: Session, flt: ReportFilter) -> pd.DataFrame:
+    """概览: one row per metric with the value for the period and for the previous period of the
+    same length (None for 全部). Columns: 指标, 当前, 上期 (the latter may be NaN/None)."""
+    return _overview(session, flt)
+
+
+def _volume_by_intent(session: Session, flt: ReportFilter) -> pd.DataFrame:
+    rows = rollup_rows(COUNT, flt, "month", ("intent",), province=province_of(flt))
+    df = _intent_frame(session.execute(summed(rows, "intent")).all())
+    df["占比"] = shares_of(df["数量"].tolist())
     return df
 
 
 @managers_only
+def volume_by_intent(session: Session, flt: ReportFilter) -> pd.DataFrame:
+    """按询保内容: inquiries per intent in the period, the intents with inquiries only (the page
+    shows ``every_intent`` of it). Columns intent, 数量, 询保内容, 占比 (fractions whose whole
+    percentages add up to 100 %, ``largest_remainder``)."""
+    return _volume_by_intent(session, flt)
+
+
+def every_intent(df: pd.DataFrame, flt: ReportFilter) -> pd.DataFrame:
+    """``volume_by_intent`` with every intent of the filter, 0 where none came (a missing bar
+    would read as "not asked"), in the order of ``INTENT_LABELS``."""
+    counts = dict(zip(df["intent"], df["数量"], strict=True))
+    out = _intent_frame([(i, counts.get(i, 0)) for i in flt.intent_codes])
+    out["占比"] = shares_of(out["数量"].tolist())
+    return out
+
+
+def with_shares(df: pd.DataFrame) -> pd.DataFrame:
+    """A per-bucket frame (``trend``) with 占比: per bucket, whole percentages that add up to
+    100 % (all 0 in a bucket without inquiries). Rows of a bucket must be adjacent."""
+    out = df.copy()
+    out["占比"] = [
+        share
+        for _, counts in out.groupby("bucket", sort=False)["数量"]
+        for share in shares_of(counts.tolist())
+    ]
+    if out.empty:
+        out["占比"] = pd.Series(dtype=float)
+    return out
+
+
+@managers_only
 def intent_share_over_time(session: Session, flt: ReportFilter) -> pd.DataFrame:
-    """Intent counts and shares per day/week/month. Columns 期间, intent, 数量, 询保内容, 占比."""
-    df = _trend(session, flt)
-    if df.empty:
-        df["占比"] = pd.Series(dtype=float)
-        return df
-    df["占比"] = df["数量"] / df.groupby("期间")["数量"].transform("sum")
-    return df
+    """Intent counts and shares per bucket, the buckets and intents with inquiries (as
+    ``trend``). Columns 期间, bucket, intent, 数量, 询保内容, 占比 (``with_shares``)."""
+    return with_shares(_trend(session, flt))
 
 
 @managers_only
@@ -380,12 +199,18 @@ def volume_by_region(
     """按地区: inquiries per province, or per city of ``province_code`` (drill-down), sorted by
     volume descending. Columns code, 地区, 数量. ``flt.province_code`` applies when
     ``province_code`` is not given."""
+    return _volume_by_region(session, flt, province_code)
+
+
+def _volume_by_region(
+    session: Session, flt: ReportFilter, province_code: str | None = None
+) -> pd.DataFrame:
     province_code = province_code or flt.province_code
     if province_code:
-        rows = _rollup(_CITY, flt, "month", ("city_code",), province=province_code)
+        rows = rollup_rows(CITY, flt, "month", ("city_code",), province=province_code)
         key = rows.c.city_code
     else:
-        rows = _rollup(_COUNT, flt, "month", ("province_code",), province=None)
+        rows = rollup_rows(COUNT, flt, "month", ("province_code",), province=None)
         key = rows.c.province_code
     total = sa.func.sum(rows.c.n).label("n")
     stmt = sa.select(key, total).group_by(key).having(total > 0).order_by(total.desc(), key)
@@ -403,24 +228,57 @@ def volume_by_region(
 
 
 def _trend(session: Session, flt: ReportFilter) -> pd.DataFrame:
-    """趋势: inquiries per period bucket (Shanghai day, Monday week or month) and intent.
-    Columns 期间 (datetime of the bucket start), intent, 数量, 询保内容."""
-    rows = _rollup(_COUNT, flt, flt.granularity, ("intent",), province=_province(flt))
+    """趋势: inquiries per bucket (Shanghai day, Monday week or month) and intent, the buckets and
+    intents with inquiries (the page shows ``every_bucket`` of it). Columns 期间 (datetime of
+    the bucket start), bucket (its ISO date), intent, 数量, 询保内容; by bucket, then intent."""
+    rows = rollup_rows(COUNT, flt, flt.granularity, ("intent",), province=province_of(flt))
+    found = [
+        (_as_date(bucket), intent, int(n))
+        for bucket, intent, n in session.execute(summed(rows, "bucket", "intent")).all()
+    ]
+    return _trend_frame(found)
+
+
+def _as_date(value: Any) -> date:
+    # SQLite hands back the literal bucket of the period's edges as text.
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+def _trend_frame(found: list[tuple[date, str, int]]) -> pd.DataFrame:
     df = pd.DataFrame(
-        session.execute(_summed(rows, "bucket", "intent")).all(),
-        columns=["期间", "intent", "数量"],
+        {
+            "期间": pd.to_datetime([b for b, _, _ in found]),
+            "bucket": [b.isoformat() for b, _, _ in found],
+            "intent": [i for _, i, _ in found],
+            "数量": pd.Series([n for _, _, n in found], dtype="int64"),
+        }
     )
-    df["数量"] = df["数量"].astype("int64")
-    df["期间"] = pd.to_datetime(df["期间"])
     df["询保内容"] = df["intent"].map(INTENT_LABELS)
     return df
 
 
+def every_bucket(df: pd.DataFrame, flt: ReportFilter) -> pd.DataFrame:
+    """``trend`` with every bucket of the period and every intent of the filter, 0 where none
+    came: a day without inquiries is a zero, not a gap a line is drawn over. 全部 begins at the
+    first bucket with inquiries, not in 2000. Ordered by bucket, then intent."""
+    counts = {(b, i): int(n) for b, i, n in df[["bucket", "intent", "数量"]].values}
+    first = None
+    if flt.since_the_beginning:
+        first = min((date.fromisoformat(b) for b, _ in counts), default=flt.end + timedelta(days=1))
+    return _trend_frame(
+        [
+            (b, i, counts.get((b.isoformat(), i), 0))
+            for b in buckets(flt, first)
+            for i in flt.intent_codes
+        ]
+    )
+
+
 def _status_mix(session: Session, flt: ReportFilter) -> pd.DataFrame:
     """处理效率: submitted vs completed per intent. Columns intent, status, 数量, 询保内容, 状态."""
-    rows = _rollup(_COUNT, flt, "month", ("intent", "status"), province=_province(flt))
+    rows = rollup_rows(COUNT, flt, "month", ("intent", "status"), province=province_of(flt))
     df = pd.DataFrame(
-        session.execute(_summed(rows, "intent", "status")).all(),
+        session.execute(summed(rows, "intent", "status")).all(),
         columns=["intent", "status", "数量"],
     )
     df["数量"] = df["数量"].astype("int64")
@@ -433,7 +291,7 @@ def _completion_time_distribution(session: Session, flt: ReportFilter) -> pd.Dat
     """Histogram of hours from submission to completion, bucketed in SQL. Columns 用时, 数量, 序号
     (every bucket listed, zeros included, in order). The bucket bounds are whole hours, so the
     rollup's whole hours place every completion exactly."""
-    rows = _rollup(_HOURS, flt, "month", ("hours",), province=_province(flt))
+    rows = rollup_rows(HOURS, flt, "month", ("hours",), province=province_of(flt))
     whens = [
         (rows.c.hours < hi, i)
         for i, (_, _lo, hi) in enumerate(COMPLETION_BUCKETS)
@@ -455,7 +313,9 @@ def _overdue_count(session: Session, flt: ReportFilter, *, now: datetime | None 
     total = 0
     last_whole = min(flt.end, cutoff_day - timedelta(days=1))
     if flt.start <= last_whole:
-        rows = _rollup(_COUNT, flt, "month", ("status",), province=_province(flt), end=last_whole)
+        rows = rollup_rows(
+            COUNT, flt, "month", ("status",), province=province_of(flt), end=last_whole
+        )
         stmt = sa.select(sa.func.coalesce(sa.func.sum(rows.c.n), 0)).where(
             rows.c.status == Status.submitted.value
         )
@@ -464,11 +324,11 @@ def _overdue_count(session: Session, flt: ReportFilter, *, now: datetime | None 
         day = replace(flt, start=cutoff_day, end=cutoff_day)
         stmt = (
             sa.select(sa.func.count())
-            .select_from(_T)
+            .select_from(INQUIRY)
             .where(
-                *_where(day),
-                _T.c.status == Status.submitted.value,
-                _T.c.submitted_at < cutoff.astimezone(UTC),
+                *where_of(day),
+                INQUIRY.c.status == Status.submitted.value,
+                INQUIRY.c.submitted_at < cutoff.astimezone(UTC),
             )
         )
         total += int(session.execute(stmt).scalar_one())
@@ -498,3 +358,54 @@ def pct_change(current: float | None, previous: float | None) -> float | None:
     if current is None or previous in (None, 0) or pd.isna(previous):
         return None
     return (current - previous) / previous
+
+
+@dataclass
+class Report:
+    """Every section of the report page for one filter, as the page and the report file show
+    them: ``by_intent`` lists every intent of the filter, ``trend`` and ``share`` every bucket
+    of the period (zeros included). ``regions`` are the provinces, or the cities of
+    ``flt.province_code``."""
+
+    flt: ReportFilter
+    made_at: datetime
+    overview: pd.DataFrame
+    by_intent: pd.DataFrame
+    share: pd.DataFrame
+    regions: pd.DataFrame
+    trend: pd.DataFrame
+    status_mix: pd.DataFrame
+    completion_time: pd.DataFrame
+    overdue: int
+    workload: pd.DataFrame | None  # None when not asked for (``report(workload=False)``)
+
+    @property
+    def total(self) -> int:
+        return int(self.overview.set_index("指标").loc["新增咨询", "当前"])
+
+
+@managers_only
+def report(
+    session: Session, flt: ReportFilter, *, now: datetime | None = None, workload: bool = True
+) -> Report:
+    """The whole report for ``flt`` in one call (one check of the actor), as the page and the
+    file show it: every intent (``every_intent``) and every bucket (``every_bucket``).
+    ``workload=False`` leaves out 人员工作量, the one section that reads ``inquiry`` (the page
+    fetches it on its own, last, so that the rest shows meanwhile)."""
+    from dashboard.workload import _workload as people_load  # it builds on this module
+
+    now = now or utcnow()
+    trend = every_bucket(_trend(session, flt), flt)
+    return Report(
+        flt=flt,
+        made_at=now,
+        overview=_overview(session, flt),
+        by_intent=every_intent(_volume_by_intent(session, flt), flt),
+        share=with_shares(trend),
+        regions=_volume_by_region(session, flt),
+        trend=trend,
+        status_mix=_status_mix(session, flt),
+        completion_time=_completion_time_distribution(session, flt),
+        overdue=_overdue_count(session, flt, now=now),
+        workload=people_load(session, flt, now=now) if workload else None,
+    )

@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 
-from dashboard import accounts, db
+from dashboard import accounts, db, passwords
 from dashboard.settings import get_settings
 from models import InquiryForm, User
 
@@ -27,10 +27,10 @@ PASSWORD = "correct-horse-battery"
 def _fast_password_hashing():
     """Argon2 with minimal cost: the tests hash hundreds of passwords."""
     fast = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
-    original = accounts._hasher
-    accounts._hasher = fast
+    original = passwords._hasher
+    passwords._hasher = fast
     yield
-    accounts._hasher = original
+    passwords._hasher = original
 
 
 @pytest.fixture(autouse=True)
@@ -69,6 +69,10 @@ def pg_engine():
     try:  # once, in public: concurrent test sessions would race on it inside the migration
         with admin.begin() as conn:
             conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public"))
+            # A migration run elsewhere first (the benchmark's schema) created it in its own
+            # schema, which this session's search path does not see; dropping that schema
+            # would also drop it. Public is where every test schema finds it.
+            conn.execute(sa.text("ALTER EXTENSION pg_trgm SET SCHEMA public"))
     except (sa.exc.IntegrityError, sa.exc.ProgrammingError):
         pass  # another session created it at the same moment
     engine = db.create_engine(

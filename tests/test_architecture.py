@@ -13,7 +13,10 @@ import pytest
 from dashboard.settings import ROOT
 
 #: The face: the only modules that may import Streamlit.
-FACE = {ROOT / "dashboard" / "app.py", ROOT / "dashboard" / "server.py"}
+FACE = (
+    ROOT / "dashboard" / "app.py",
+    ROOT / "dashboard" / "server.py",
+)  # ordered: xdist workers collect alike
 VIEWS = sorted((ROOT / "dashboard" / "views").glob("*.py"))
 DOMAIN = [ROOT / "models.py"] + sorted(
     p
@@ -186,3 +189,70 @@ def test_the_sql_rule_catches_a_value_in_sql_text(source):
 )
 def test_the_sql_rule_lets_identifiers_and_constants_through(source):
     assert _sql_offences(ast.parse(source)) == []
+
+
+# --------------------------------------------------------------------------------------------
+# Every module imports on its own, whatever was imported before it (no import-order trap: a
+# module that re-exports another which imports it back fails only when the other comes first)
+
+#: Imports each module named on the command line with nothing of ours imported before it, and
+#: prints ``module: error`` for each one that fails. The tables of ``models`` are registered with
+#: SQLModel, which stays imported: they go too, so that ``models`` can define them again.
+_FRESH_IMPORTS = """
+import importlib, sys, traceback
+for name in sys.argv[1:]:
+    for loaded in [m for m in sys.modules if m in ("dashboard", "models") or m.startswith("dashboard.")]:
+        del sys.modules[loaded]
+    if "sqlmodel" in sys.modules:
+        from sqlmodel.main import default_registry
+        default_registry.metadata.clear()
+        default_registry.dispose()
+    try:
+        importlib.import_module(name)
+    except BaseException:
+        print(name + ": " + traceback.format_exc().strip().splitlines()[-1], flush=True)
+"""
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _page_scripts() -> set[str]:
+    """``app.py`` and the pages it navigates to: Streamlit scripts, which draw (and need a logged
+    in user) when imported. Every other module of the face imports like a library."""
+    pages = {
+        ROOT / "dashboard" / node.args[0].value
+        for node in ast.walk(_tree(ROOT / "dashboard" / "app.py"))
+        if isinstance(node, ast.Call)
+        and _name(node.func) == "Page"
+        and node.args
+        and isinstance(node.args[0], ast.Constant)
+    }
+    return {"dashboard.app", *(_module_name(p) for p in pages)}
+
+
+def test_every_module_imports_first_in_a_fresh_interpreter():
+    import subprocess
+    import sys
+
+    scripts = _page_scripts()
+    assert "dashboard.views.reports" in scripts  # the pages were found
+    modules = ["models"] + sorted(
+        name
+        for name in map(_module_name, (ROOT / "dashboard").rglob("*.py"))
+        if name not in scripts
+    )
+    # One interpreter for all (one per module would take minutes); its environment is the test's,
+    # whose database is a temporary file (conftest), should an import ever reach for one.
+    done = subprocess.run(
+        [sys.executable, "-c", _FRESH_IMPORTS, *modules],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    failures = [line for line in done.stdout.splitlines() if line.strip()]
+    assert failures == [], "modules that fail when imported first:\n" + "\n".join(failures)

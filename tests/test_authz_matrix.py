@@ -16,13 +16,11 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from dashboard import accounts, db, export, inquiries, queries
+from dashboard import accounts, db, export, inquiries, queries, routing_rules
 from dashboard.errors import NotAllowed, NotFound
 from dashboard.settings import ROOT
-from dashboard.views.common import Auth
-from models import utcnow
 from tests.conftest import PASSWORD, valid_form
-from tests.views.conftest import APP, login
+from tests.views.conftest import APP, logged_in_as, login
 
 ROLES = ("enterprise", "staff", "manager", "admin")
 ACTOR = {"enterprise": "company", "staff": "staff", "manager": "manager", "admin": "admin"}
@@ -94,6 +92,11 @@ MATRIX = {
     ("admin:set_active", None): (NA, NA, NA, OK),
     ("admin:reset_password", None): (NA, NA, NA, OK),
     ("admin:recent_events", None): (NA, NA, NA, OK),
+    ("progress", "own_submitted"): (OK, OK, OK, NA),
+    ("progress", "their_submitted"): (NF, OK, OK, NA),
+    ("progress", "own_draft"): (OK, NF, NF, NA),
+    ("routing:rules", None): (NA, NA, NA, OK),
+    ("routing:create_team", None): (NA, NA, NA, OK),
 }
 MATRIX[("export_csv", None)] = (OK, OK, OK, NA)
 MATRIX[("export_xlsx", None)] = (OK, OK, OK, NA)
@@ -113,7 +116,9 @@ def _call(op, target_id, actor, users):
             s, actor=actor, inquiry_id=target_id, assignee_id=staff_id
         ),
         "add_note": lambda s: inquiries.add_note(s, actor=actor, inquiry_id=target_id, text="备注"),
-        "complete": lambda s: inquiries.complete(s, actor=actor, inquiry_ids=[target_id]),
+        "complete": lambda s: inquiries.complete(
+            s, actor=actor, inquiry_ids=[target_id], note="已处理"
+        ),
         "events": lambda s: inquiries.events(s, actor=actor, inquiry_id=target_id),
         "list_page": lambda s: queries.list_page(s, queries.InquiryFilter(), actor=actor),
         "admin:list_users": lambda s: accounts.list_users(s, actor=actor),
@@ -128,6 +133,9 @@ def _call(op, target_id, actor, users):
         ),
         "admin:reset_password": lambda s: accounts.reset_password(s, actor=actor, user_id=staff_id),
         "admin:recent_events": lambda s: accounts.recent_events(s, actor=actor),
+        "progress": lambda s: inquiries.progress(s, actor=actor, inquiry_id=target_id),
+        "routing:rules": lambda s: routing_rules.rules(s, actor=actor),
+        "routing:create_team": lambda s: routing_rules.create_team(s, actor=actor, name="矩阵团队"),
     }
     calls["export_csv"] = lambda s: export.write_csv(
         s, queries.InquiryFilter(), actor=actor, out=io.BytesIO()
@@ -154,7 +162,9 @@ def test_a_deactivated_account_can_do_nothing_with_inquiries(engine, users, worl
         accounts.set_active(s, actor=users["admin"], user_id=actor.id, active=False)
         stale = accounts.get_by_username(s, actor.username)
     for op, target in MATRIX:
-        if op in ("list_page", "export_csv", "export_xlsx") or op.startswith("admin:"):
+        if op in ("list_page", "export_csv", "export_xlsx") or op.startswith(
+            ("admin:", "routing:")
+        ):
             continue  # listing is covered below; admin calls need the admin role anyway
         target_id = world[target] if target else None
         assert _outcome(engine, _call(op, target_id, stale, users)) == NA, (op, target)
@@ -223,6 +233,108 @@ def test_a_deactivated_account_lists_nothing(engine, users, world):
 
 
 # --------------------------------------------------------------------------------------------
+# Contact data: masked or full, per role and surface, and the access-log rows each one writes
+
+FULL, MASKED, ABSENT, REFUSED = "full", "masked", "absent", "refused"
+LOGGED = "full+logged"  # full, and exactly one access-log row
+
+CONTACT_MATRIX = {
+    # surface                                enterprise  staff    manager  admin
+    "list":                                 (FULL,    MASKED,  MASKED,  REFUSED),
+    "detail, nobody assigned":              (FULL,    LOGGED,  MASKED,  REFUSED),
+    "detail, assigned to the actor":        (FULL,    LOGGED,  LOGGED,  REFUSED),
+    "detail, assigned to a colleague":      (FULL,    MASKED,  MASKED,  REFUSED),
+    "export":                               (FULL,    MASKED,  MASKED,  REFUSED),
+    "export with contacts, granted":        (FULL,    LOGGED,  LOGGED,  REFUSED),
+    "export with contacts, not granted":    (FULL,    REFUSED, REFUSED, REFUSED),
+    "report tables":                        (REFUSED, REFUSED, ABSENT,  REFUSED),
+}  # fmt: skip
+FULL_MOBILE, FULL_EMAIL = "13812345678", "zhangsan@example.com"
+
+
+def _contact_surface(engine, users, world, surface, actor):
+    """What ``actor`` gets of contact data on ``surface``: the (mobile, e-mail) pairs shown, or
+    None for a surface without contact data."""
+    import csv
+
+    import sqlalchemy as sa
+
+    from dashboard import reports
+    from models import Inquiry, User
+
+    target = world["own_submitted" if actor.role == "enterprise" else "their_submitted"]
+    if surface.startswith("detail"):
+        assignee = {
+            "detail, nobody assigned": None,
+            "detail, assigned to the actor": actor.id,
+            "detail, assigned to a colleague": users["staff2"].id,
+        }[surface]
+        if actor.id == assignee and actor.role not in ("staff", "manager"):
+            assignee = users["staff2"].id  # only staff can be assigned: a colleague then
+        with db.session_scope(engine) as s:
+            s.execute(sa.update(Inquiry).values(assignee_id=assignee))
+        with db.session_scope(engine) as s:
+            shown = inquiries.detail(s, actor=actor, inquiry_id=target).inquiry
+            return {(shown.mobile, shown.email)}
+    with db.session_scope(engine) as s:
+        if surface == "list":
+            rows = queries.list_page(s, queries.InquiryFilter(), actor=actor).rows
+            return {(r.mobile, r.email) for r in rows}
+        if surface.startswith("export"):
+            if surface.endswith(", granted"):  # even set by hand, the grant is for staff only
+                s.execute(
+                    sa.update(User).where(User.id == actor.id).values(may_export_contacts=True)
+                )
+            out = io.BytesIO()
+            export.write_csv(
+                s, queries.InquiryFilter(), actor=actor, out=out, contacts="contacts" in surface
+            )
+            rows = list(csv.reader(io.StringIO(out.getvalue().decode("utf-8-sig"))))[1:]
+            return {(r[7], r[9]) for r in rows}
+        flt = reports.ReportFilter(start=date(2020, 1, 1), end=date(2030, 12, 31))
+        report = reports.report(s, flt, actor=actor)
+    cells = set()
+    for frame in (v for v in vars(report).values() if hasattr(v, "columns")):
+        assert not {"联系人", "联系手机", "联系固话", "联系邮箱", "联系电话"} & set(frame.columns)
+        cells |= {str(c) for c in frame.astype(str).to_numpy().ravel()}
+    assert not {FULL_MOBILE, FULL_EMAIL, "138****5678", "z***@example.com"} & cells
+    return None
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("surface", list(CONTACT_MATRIX))
+def test_contact_data_is_masked_or_full_exactly_as_the_matrix_says(
+    engine, users, world, role, surface
+):
+    from sqlmodel import select
+
+    from models import DataAccessLog
+
+    actor = users[ACTOR[role]]
+    expected = CONTACT_MATRIX[surface][ROLES.index(role)]
+    try:
+        shown = _contact_surface(engine, users, world, surface, actor)
+    except (NotAllowed, NotFound):
+        got = REFUSED
+    else:
+        if shown is None:
+            got = ABSENT
+        elif shown == {(FULL_MOBILE, FULL_EMAIL)}:
+            got = FULL
+        else:
+            assert shown == {("138****5678", "z***@example.com")}, shown
+            got = MASKED
+    with db.session_scope(engine, write=False) as s:
+        logged = s.exec(select(DataAccessLog)).all()
+    if got == FULL and logged:
+        assert [r.actor_id for r in logged] == [actor.id]
+        got = LOGGED
+    else:
+        assert logged == []
+    assert got == expected
+
+
+# --------------------------------------------------------------------------------------------
 # Pages
 
 PAGE_TITLES = {
@@ -230,12 +342,15 @@ PAGE_TITLES = {
     "triage": "咨询处理",
     "reports": "统计报表",
     "users": "用户管理",
+    "outbox": "邮件发送记录",
+    "routing": "分配规则",
+    "access_log": "访问记录",
 }
 GRANTED = {
     "enterprise": {"entry"},
     "staff": {"triage"},
     "manager": {"triage", "reports"},
-    "admin": {"users"},
+    "admin": {"users", "outbox", "routing", "access_log"},
 }
 
 
@@ -278,7 +393,7 @@ def test_a_page_script_refuses_a_role_it_does_not_grant(engine, users, role, pag
     at = AppTest.from_file(
         str(ROOT / "dashboard" / "views" / f"{page_name}.py"), default_timeout=30
     )
-    at.session_state["auth"] = Auth(user_id=users[ACTOR[role]].id, last_seen=utcnow())
+    at.session_state["auth"] = logged_in_as(users[ACTOR[role]])
     at.run()
     assert not at.exception
     refused = any("没有访问此页面的权限" in e.value for e in at.error)

@@ -147,7 +147,9 @@ def test_concurrent_assign_note_and_complete_all_land_in_the_audit_trail(engine,
                 return inquiries.add_note(
                     s, actor=users["staff2"], inquiry_id=target, text=f"备注{i}"
                 )
-            return inquiries.complete(s, actor=users["manager"], inquiry_ids=[target])
+            return inquiries.complete(
+                s, actor=users["manager"], inquiry_ids=[target], note="已处理"
+            )
 
     results = _run_all(work, range(15))
     ok = [r for r in results if not isinstance(r, Exception)]

@@ -62,7 +62,8 @@ def test_csv_has_a_bom_chinese_headers_and_every_matching_row(users, submitted):
     row = body["导出测试公司010"]
     assert row[2:5] == ["广东省", "深圳市", "南山区"]
     assert row[10] == "我要投保" and row[12] == "已提交"
-    assert row[7] == "13812345678"
+    assert row[7] == "138****5678"  # masked: staff export contacts only when granted
+    assert row[9] == "z***@example.com"
     assert "STAFF" in {r[13] for r in rows[1:]}
 
 
@@ -110,7 +111,7 @@ def test_the_database_neutralises_cells_exactly_like_neutralise(users, submitted
 
 def test_times_are_shanghai_minutes_and_codes_are_labels(users, submitted):
     with db.session_scope() as s:
-        inquiries.complete(s, actor=users["staff"], inquiry_ids=[submitted[5]])
+        inquiries.complete(s, actor=users["staff"], inquiry_ids=[submitted[5]], note="已处理")
     with db.session_scope(write=False) as s:
         done = s.get(Inquiry, submitted[5])
         waiting = s.get(Inquiry, submitted[6])

@@ -105,7 +105,7 @@ def test_submitted_and_completed_inquiries_are_read_only(engine, users):
         with pytest.raises(NotAllowed), db.session_scope(engine) as s:
             action(s, actor=users["company"], inquiry_id=inquiry.id, form=valid_form())
     with db.session_scope(engine) as s:
-        inquiries.complete(s, actor=users["staff"], inquiry_ids=[inquiry.id])
+        inquiries.complete(s, actor=users["staff"], inquiry_ids=[inquiry.id], note="已处理")
     with pytest.raises(NotAllowed), db.session_scope(engine) as s:
         inquiries.save_draft(s, actor=users["company"], inquiry_id=inquiry.id, form=valid_form())
     with pytest.raises(Conflict), db.session_scope(engine) as s:
@@ -134,6 +134,78 @@ def test_complete_writes_the_event_with_the_note(engine, users):
         users["staff"].id,
         "已电话联系",
     )
+
+
+@pytest.mark.parametrize("reply", ["", "   ", "\n\t\n"])
+def test_completing_one_without_a_reply_is_refused_naming_the_field(engine, users, reply):
+    inquiry = _submitted(engine, users["company"])
+    with pytest.raises(FormInvalid) as err, db.session_scope(engine) as s:
+        inquiries.complete(s, actor=users["staff"], inquiry_ids=[inquiry.id], note=reply)
+    assert list(err.value.errors) == ["note"]
+    assert "处理意见" in err.value.errors["note"]
+    assert [a for a, *_ in _trail(engine, inquiry.id)] == ["created", "submitted"]
+
+
+def test_completing_many_shares_one_reply_which_may_be_empty(engine, users):
+    a, b, c, d = (_submitted(engine, users["company"]) for _ in range(4))
+    with db.session_scope(engine) as s:
+        inquiries.complete(s, actor=users["staff"], inquiry_ids=[a.id, b.id], note="统一答复")
+        inquiries.complete(s, actor=users["staff"], inquiry_ids=[c.id, d.id])
+    assert [_trail(engine, i.id)[-1][4] for i in (a, b, c, d)] == ["统一答复", "统一答复", "", ""]
+
+
+def test_a_too_long_reply_is_refused_naming_the_field(engine, users):
+    inquiry = _submitted(engine, users["company"])
+    with pytest.raises(FormInvalid) as err, db.session_scope(engine) as s:
+        inquiries.complete(s, actor=users["staff"], inquiry_ids=[inquiry.id], note="长" * 2001)
+    assert err.value.errors["note"] == "处理意见不能超过2000个字符（现有2001个）"
+
+
+def test_the_company_sees_its_progress_and_the_reply_but_never_the_notes(engine, users):
+    inquiry = _submitted(engine, users["company"])
+
+    def progress(who="company"):
+        with db.session_scope(engine, write=False) as s:
+            return inquiries.progress(s, actor=users[who], inquiry_id=inquiry.id)
+
+    waiting = progress()
+    assert (waiting.status, waiting.taken_at, waiting.taken_by, waiting.reply) == (
+        "submitted",
+        None,
+        None,
+        "",
+    )
+    assert waiting.submitted_at == inquiry.submitted_at
+    with db.session_scope(engine) as s:
+        inquiries.assign(
+            s, actor=users["staff"], inquiry_id=inquiry.id, assignee_id=users["staff"].id
+        )
+        inquiries.add_note(s, actor=users["staff"], inquiry_id=inquiry.id, text="内部：客户难缠")
+        inquiries.complete(
+            s, actor=users["staff"], inquiry_ids=[inquiry.id], note="已为贵司安排承保方案"
+        )
+    done = progress()
+    assert done.status == "completed" and done.completed_at is not None
+    assert done.taken_at is not None and done.taken_at <= done.completed_at
+    assert done.taken_by is None  # staff names stay inside unless the insurer chooses
+    assert done.reply == "已为贵司安排承保方案"
+    assert "内部" not in repr(done)
+    with pytest.raises(NotFound), db.session_scope(engine, write=False) as s:
+        inquiries.progress(s, actor=users["company2"], inquiry_id=inquiry.id)
+
+
+def test_progress_names_the_staff_member_when_the_insurer_chooses(engine, users, monkeypatch):
+    from dashboard.settings import get_settings
+
+    monkeypatch.setenv("DASHBOARD_SHOW_STAFF_NAMES", "1")
+    get_settings.cache_clear()
+    inquiry = _submitted(engine, users["company"])
+    with db.session_scope(engine) as s:
+        inquiries.assign(
+            s, actor=users["staff"], inquiry_id=inquiry.id, assignee_id=users["staff2"].id
+        )
+        found = inquiries.progress(s, actor=users["company"], inquiry_id=inquiry.id)
+    assert found.taken_by == "STAFF2"
 
 
 def test_completing_twice_is_a_conflict_and_keeps_the_first(engine, users):
@@ -186,7 +258,7 @@ def test_bulk_complete_is_all_or_nothing(engine, users):
     a = _submitted(engine, users["company"])
     b = _submitted(engine, users["company"])
     with db.session_scope(engine) as s:
-        inquiries.complete(s, actor=users["staff"], inquiry_ids=[b.id])
+        inquiries.complete(s, actor=users["staff"], inquiry_ids=[b.id], note="已处理")
     with pytest.raises(Conflict), db.session_scope(engine) as s:
         inquiries.complete(s, actor=users["staff"], inquiry_ids=[a.id, b.id])
     with db.session_scope(engine) as s:
@@ -343,7 +415,7 @@ def test_two_staff_completing_at_once_one_wins(engine, users):
         barrier.wait()
         try:
             with db.session_scope(engine) as s:
-                inquiries.complete(s, actor=actor, inquiry_ids=[inquiry.id])
+                inquiries.complete(s, actor=actor, inquiry_ids=[inquiry.id], note="已处理")
             outcomes.append("ok")
         except Conflict:
             outcomes.append("conflict")

@@ -94,7 +94,7 @@ def test_a_refused_bulk_completion_writes_nothing(engine, users):
     with db.session_scope(engine) as s:
         draft = inquiries.save_draft(s, actor=users["company"], form=valid_form())
     with db.session_scope(engine) as s:
-        inquiries.complete(s, actor=users["staff"], inquiry_ids=[b.id])
+        inquiries.complete(s, actor=users["staff"], inquiry_ids=[b.id], note="已处理")
 
     with pytest.raises(NotFound, match="^找不到所选的询保申请$"), db.session_scope(engine) as s:
         inquiries.complete(s, actor=users["staff"], inquiry_ids=[a.id, draft.id])

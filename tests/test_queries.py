@@ -14,7 +14,7 @@ from sqlmodel import select
 from dashboard import clock, db, inquiries, queries
 from dashboard.errors import NotAllowed
 from dashboard.queries import InquiryFilter, conditions, statements
-from models import Inquiry, User
+from models import COMPLETION_BUCKETS, Inquiry, User
 from tests.conftest import valid_form
 
 # (company, province, city, district, intent, contact, mobile, landline, email)
@@ -151,6 +151,53 @@ def idx(data, *positions):
 )
 def test_each_filter_alone_and_combined_selects_exactly_its_rows(users, data, flt, expected):
     assert set(_ids(users, flt)) == idx(data, *expected)
+
+
+#: Time to complete (seconds) given to five inquiries: each side of the 4- and 24-hour bounds
+#: (3:59:59 is still 4小时内: whole hours), plus the longest bucket.
+COMPLETION_SECONDS = (0, 4 * 3600 - 1, 4 * 3600, 24 * 3600 - 1, 200 * 3600)
+
+
+def test_completion_time_selects_the_report_buckets_exactly_at_their_bounds(users, data):
+    """处理用时 (``?hours=``) selects by the rollup's whole hours: every bucket holds exactly the
+    inquiries whose time to complete falls in it, and nothing that is not completed."""
+    ids = data["ids"]
+    with db.session_scope() as s:
+        submitted = {i: s.get(Inquiry, i).submitted_at for i in ids}
+        s.execute(sa.update(Inquiry).where(Inquiry.id.in_(ids)).values(status="completed"))
+        for i, seconds in zip(ids, COMPLETION_SECONDS, strict=True):
+            s.execute(
+                sa.update(Inquiry)
+                .where(Inquiry.id == i)
+                .values(completed_at=submitted[i] + timedelta(seconds=seconds))
+            )
+    expected = {key: set() for key in conditions.COMPLETION_KEYS}
+    for i, seconds in zip(ids, COMPLETION_SECONDS, strict=True):
+        hours = seconds // 3600
+        key = next(
+            k
+            for k, (_, lo, hi) in zip(conditions.COMPLETION_KEYS, COMPLETION_BUCKETS, strict=True)
+            if lo <= hours and (hi is None or hours < hi)
+        )
+        expected[key].add(i)
+    assert [len(v) for v in expected.values()] == [2, 2, 0, 0, 0, 1]
+    for key, want in expected.items():
+        flt = InquiryFilter(statuses=("completed", "submitted"), completion=key)
+        assert set(_ids(users, flt)) == want, key
+        assert InquiryFilter.from_params(flt.to_params()) == (flt, [])
+    # A submitted inquiry has no time to complete: never in a bucket, not even the last.
+    with db.session_scope() as s:
+        s.execute(
+            sa.update(Inquiry)
+            .where(Inquiry.id == ids[4])
+            .values(status="submitted", completed_at=None)
+        )
+    assert _ids(users, InquiryFilter(statuses=("submitted",), completion="168-")) == []
+
+
+def test_a_completion_time_that_is_not_a_bucket_is_ignored_with_a_notice():
+    flt, notices = InquiryFilter.from_params({"hours": "5-6"})
+    assert flt.completion == "" and notices
 
 
 def test_assignee_filter_me_and_a_colleague(users, data):
@@ -424,7 +471,7 @@ def _plain_count(session, flt, actor):
 def test_search_totals_and_facets_equal_a_plain_count(users, data, flt):
     staff = users["staff"]
     with db.session_scope() as s:  # a completion changes status: the index must follow it
-        inquiries.complete(s, actor=staff, inquiry_ids=[data["ids"][1]])
+        inquiries.complete(s, actor=staff, inquiry_ids=[data["ids"][1]], note="已处理")
     with db.session_scope(write=False) as s:
         total = queries.count(s, flt, actor=staff)
         counts = queries.facets(s, flt, actor=staff)
@@ -457,6 +504,7 @@ SAMPLES = {
     "submitted_to": date(2026, 1, 31),
     "assignee": "17",
     "overdue": True,
+    "completion": "4-24",
     "search": "华强电子",
 }
 #: What a field needs alongside it to be valid in a link (a city is read within its province).

@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
-from dashboard import clock, db, inquiries, reports, rollup, seed
+from dashboard import clock, db, inquiries, report_sql, reports, rollup, seed
 from dashboard.reports import ReportFilter
 from dashboard.settings import get_settings
 from models import Inquiry, User
@@ -165,7 +165,7 @@ def random_writes(engine, users, rng: random.Random, n: int = 60) -> None:
                 )
             elif action < 0.45 and waiting:
                 chosen = rng.sample(list(waiting), k=min(len(waiting), rng.choice([1, 1, 5, 20])))
-                inquiries.complete(s, actor=users["staff"], inquiry_ids=chosen)
+                inquiries.complete(s, actor=users["staff"], inquiry_ids=chosen, note="已处理")
             elif action < 0.5 and waiting:
                 inquiries.assign(
                     s, actor=users["staff"], inquiry_id=rng.choice(waiting), assignee_id=None
@@ -446,13 +446,13 @@ def test_city_drill_down_equals_the_raw_rows(engine, users):
 
 
 def test_median_from_histogram_is_within_the_hour():
-    assert reports.median_from_histogram([]) is None
-    assert reports.median_from_histogram([(5, 1)]) == pytest.approx(5.5)
+    assert report_sql.median_from_histogram([]) is None
+    assert report_sql.median_from_histogram([(5, 1)]) == pytest.approx(5.5)
     # 1, 1, 2, 9 (whole hours): the middle two are the second 1 h and the 2 h.
-    value = reports.median_from_histogram([(1, 2), (2, 1), (9, 1)])
+    value = report_sql.median_from_histogram([(1, 2), (2, 1), (9, 1)])
     assert 1.5 <= value < 2.5
     # Two values in the 6-hour bucket from 72 h, placed at 73.5 h and 76.5 h.
-    assert reports.median_from_histogram([(72, 2)]) == pytest.approx(75.0)
+    assert report_sql.median_from_histogram([(72, 2)]) == pytest.approx(75.0)
     assert [
         rollup.hour_bucket(h) for h in (0, 71, 72, 77, 78, 167, 168, 191, 192, 719, 720, 900)
     ] == [0, 71, 72, 72, 78, 162, 168, 168, 192, 696, 720, 888]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from dashboard import accounts, db
+from dashboard import accounts, db, sso
 from models import AccountEvent
 
 STAFF_EMAIL = "li.staff@insurer.example"
@@ -18,7 +18,7 @@ STAFF_EMAIL = "li.staff@insurer.example"
 
 def _map(engine, email, verified=True):
     with db.session_scope(engine) as s:
-        user = accounts.user_for_identity(s, email=email, email_verified=verified)
+        user = sso.user_for_identity(s, email=email, email_verified=verified)
         return user.username if user else None
 
 
@@ -80,7 +80,7 @@ def test_role_changes_apply_at_the_next_sso_login(engine, mapped):
     with db.session_scope(engine) as s:
         accounts.set_role(s, actor=mapped["admin"], user_id=mapped["staff"].id, role="manager")
     with db.session_scope(engine) as s:
-        user = accounts.user_for_identity(s, email=STAFF_EMAIL)
+        user = sso.user_for_identity(s, email=STAFF_EMAIL)
         assert user.role == "manager"
 
 

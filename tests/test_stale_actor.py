@@ -158,7 +158,7 @@ def test_a_stale_row_of_an_account_still_allowed_keeps_working(engine, users, su
     stale = _stale(engine, "manager")
     _admin_changes(engine, users["admin"], users["manager"], role="staff")
     with db.session_scope(engine) as s:
-        done = inquiries.complete(s, actor=stale, inquiry_ids=[submitted])
+        done = inquiries.complete(s, actor=stale, inquiry_ids=[submitted], note="已处理")
     assert [row.status for row in done] == ["completed"]
     with db.session_scope(engine, write=False) as s:
         event = s.exec(

@@ -18,9 +18,16 @@ import sys
 import types
 from typing import Any
 
+from dashboard import lazy
 from dashboard.queries import conditions, page, search, statements
 from dashboard.queries import filter as _filter
-from dashboard.queries.conditions import DEFAULT_STATUSES, FIELDS, visibility, where
+from dashboard.queries.conditions import (
+    COMPLETION_KEYS,
+    DEFAULT_STATUSES,
+    FIELDS,
+    visibility,
+    where,
+)
 from dashboard.queries.filter import PAGE_SIZES, InquiryFilter, view_params_from
 from dashboard.queries.page import (
     DUPLICATE_FIELDS,
@@ -47,6 +54,7 @@ from dashboard.queries.search import (
 from dashboard.queries.statements import SORTS, Condition, Where
 
 __all__ = [
+    "COMPLETION_KEYS",
     "DEFAULT_STATUSES",
     "DENSE_SEARCH_ROWS",
     "DUPLICATE_FIELDS",
@@ -80,14 +88,8 @@ __all__ = [
 _MODULES = (conditions, _filter, page, search, statements)
 
 
-def __getattr__(name: str) -> Any:
-    # The export of a filter lives in dashboard.export, which imports this package: looked up
-    # on use, so that either can be imported first.
-    if name in ("EXPORT_COLUMNS", "export_rows"):
-        from dashboard import export
-
-        return getattr(export, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# The export of a filter lives in dashboard.export, which imports this package.
+__getattr__ = lazy.passed_through(__name__, "dashboard.export", ("EXPORT_COLUMNS", "export_rows"))
 
 
 class _Package(types.ModuleType):

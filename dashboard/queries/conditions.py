@@ -41,15 +41,17 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+import sqlalchemy as sa
+
 from dashboard import regions
 from dashboard.clock import day_start_utc, overdue_cutoff
-from dashboard.dialect import nulls_sort_last
+from dashboard.dialect import hours_between, nulls_sort_last
 from dashboard.errors import NotAllowed
 from dashboard.inquiries import STAFF_ROLES
 from dashboard.queries import search
 from dashboard.queries.statements import Condition, Where
 from dashboard.settings import get_settings
-from models import INTENT_LABELS, Inquiry, Role, Status, User, utcnow
+from models import COMPLETION_BUCKETS, INTENT_LABELS, Inquiry, Role, Status, User, utcnow
 
 #: What the triage page shows when the URL says nothing about the status.
 DEFAULT_STATUSES = (Status.submitted.value,)
@@ -184,6 +186,12 @@ def _flag(raw: str, reading: UrlReading) -> bool:
     return raw == "1"
 
 
+def _completion_bucket(raw: str, reading: UrlReading) -> str:
+    if raw in COMPLETION_KEYS:
+        return raw
+    raise Ignored
+
+
 def _search_text(raw: str, reading: UrlReading) -> str:
     term, notices = search.clean_search(raw)
     reading.notices += notices
@@ -201,6 +209,41 @@ OVERDUE = Condition(
     lambda v: (Inquiry.status == Status.submitted.value) & (Inquiry.submitted_at < v),
     bind="cutoff",
 )
+
+
+#: The URL values of 处理用时: ``"0-4"``, ``"4-24"`` … ``"168-"`` (``models.COMPLETION_BUCKETS``).
+COMPLETION_KEYS = tuple(f"{lo}-{'' if hi is None else hi}" for _, lo, hi in COMPLETION_BUCKETS)
+
+
+def _completion_condition(dialect_name: str) -> Condition:
+    """Completed, in the bucket (its index bound) of the whole hours to completion: the rollup's
+    own expression (``dialect.hours_between``), so the triage count equals the report's bar."""
+    hours = sa.literal_column(
+        hours_between(dialect_name, "inquiry.submitted_at", "inquiry.completed_at")
+    )
+    bucket = sa.case(
+        *((hours < hi, i) for i, (_, _, hi) in enumerate(COMPLETION_BUCKETS) if hi is not None),
+        else_=len(COMPLETION_BUCKETS) - 1,
+    )
+    return Condition(
+        f"completed within ({dialect_name})",
+        lambda v: (
+            (Inquiry.status == Status.completed.value)
+            & Inquiry.completed_at.is_not(None)
+            & (bucket == v)
+        ),
+        bind="hours_bucket",
+    )
+
+
+COMPLETED_WITHIN = {name: _completion_condition(name) for name in ("sqlite", "postgresql")}
+
+
+def _completed_within(value: str, scope: Scope) -> tuple[Condition, Any] | None:
+    """Completed in the time bucket ``value`` (one of ``COMPLETION_KEYS``)."""
+    if value not in COMPLETION_KEYS:
+        return None
+    return COMPLETED_WITHIN[scope.search.dialect], COMPLETION_KEYS.index(value)
 
 
 def _assigned(value: str, scope: Scope) -> tuple[Condition, Any] | None:
@@ -281,6 +324,10 @@ FIELDS: tuple[FilterField, ...] = (
     FilterField(
         "overdue", "bool", False, url_key="overdue", label="超时",
         read=_flag, write=lambda v: "1", condition=_overdue,
+    ),
+    FilterField(
+        "completion", "str", "", url_key="hours", label="处理用时",
+        read=_completion_bucket, condition=_completed_within,
     ),
     FilterField(
         "search", "str", "", url_key="q", label="搜索",

@@ -8,10 +8,11 @@ How a page is found is decided once per call (``_strategy``):
 - no contains-search by staff (filters alone, a serial or phone number, an enterprise user's own
   list): counted exactly; a first page that is not full is the whole answer, so its length is
   the total and no count runs at all (``_counted_page``);
-- a staff contains-search of 1–2 characters, which no trigram index serves: the table is read
-  once, collecting the matching ids for the page, its count and its facets (``_collected_page``,
+- a staff contains-search of 1–2 characters on PostgreSQL, whose index (the characters of the
+  searched columns) is followed by ``ILIKE`` on every row it finds: they are collected once,
+  with the matching ids for the page, its count and its facets (``_collected_page``,
   ``Page.matched``);
-- a staff contains-search of 3+ characters: the backend's ``search_page`` (search.py).
+- any other staff contains-search: the backend's ``search_page`` (search.py).
 
 A staff contains-search is counted up to ``SEARCH_COUNT_CAP`` and shown as "10,000+" beyond it.
 """
@@ -21,9 +22,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from dashboard import accounts, dialect
+from dashboard import accounts, dialect, privacy
 from dashboard.inquiries import STAFF_ROLES
 from dashboard.queries import search, statements
 from dashboard.queries.conditions import where
@@ -195,7 +197,7 @@ def _strategy(listing: Listing) -> Callable[[Listing, int], Page]:
     """How this listing finds its page (see the module docstring)."""
     if listing.cap is None:
         return _counted_page
-    if len(listing.flt.search) < 3:
+    if len(listing.flt.search) < 3 and not listing.backend.short_indexed:
         return _collected_page
     return listing.backend.search_page
 
@@ -214,6 +216,7 @@ def list_page(
     A page number past the end shows the last page; an unknown sort or page size the default.
     A staff contains-search is counted up to SEARCH_COUNT_CAP (``Page.capped`` beyond it).
     When the first page is not full, it is all there is: its length is the total (no count).
+    The rows of staff and managers carry masked contact data (``privacy.listed``).
     """
     actor = accounts.require_role(session, actor, *VIEWER_ROLES)
     listing = Listing(
@@ -225,7 +228,9 @@ def list_page(
         page_size=page_size if page_size in PAGE_SIZES else DEFAULT_PAGE_SIZE,
         cap=search_cap(flt, actor),
     )
-    return _strategy(listing)(listing, max(1, page))
+    found = _strategy(listing)(listing, max(1, page))
+    found.rows = privacy.listed(actor, found.rows)
+    return found
 
 
 def count(session: Session, flt: InquiryFilter, *, actor: User) -> int:
@@ -292,15 +297,23 @@ def possible_duplicates(
     that filters every row until it has ``limit`` matches.
     """
     actor = accounts.require_role(session, actor, *VIEWER_ROLES)
+    # The stored values, whatever ``inquiry`` shows this actor (staff get masked copies). An
+    # empty one (an anonymised inquiry's) matches nothing: NULL never equals anything.
+    stored = session.execute(_DUPLICATE_VALUES, {"id": inquiry.id}).one_or_none()
+    values = dict(zip(DUPLICATE_FIELDS, stored or (None,) * len(DUPLICATE_FIELDS), strict=True))
+    values = {f: value or None for f, value in values.items()}
     w = where(InquiryFilter(), actor=actor, dialect=_dialect(session))
     params = w.params | {"dup_id": inquiry.id, "dup_limit": limit}
-    params.update(("dup_" + f, getattr(inquiry, f)) for f in DUPLICATE_FIELDS)
+    params.update(("dup_" + f, values[f]) for f in DUPLICATE_FIELDS)
     stmt = statements.duplicates(w.plan, DUPLICATE_FIELDS)
     rows = session.exec(stmt, params=params).all()
-    return [
-        (row, tuple(f for f in DUPLICATE_FIELDS if getattr(row, f) == getattr(inquiry, f)))
-        for row in rows
-    ]
+    matched = [tuple(f for f in DUPLICATE_FIELDS if getattr(row, f) == values[f]) for row in rows]
+    return list(zip(privacy.listed(actor, rows), matched, strict=True))
+
+
+_DUPLICATE_VALUES = sa.select(*(getattr(Inquiry, f) for f in DUPLICATE_FIELDS)).where(
+    Inquiry.id == sa.bindparam("id")
+)
 
 
 def user_labels(session: Session, user_ids) -> dict[int, str]:

@@ -3,9 +3,12 @@
 Search (``InquiryFilter.search``) covers 询保流水号, 公司名称, 联系人, 联系手机, 联系固话 and
 联系邮箱. A complete serial, mobile or fixed-line number is an exact match ("jump straight to it");
 any other term of 3+ characters is a contains-match answered by the trigram index of migration
-0002_search (SQLite FTS5 ``inquiry_fts``, PostgreSQL ``pg_trgm``); 1–2 character terms use a plain
-``LIKE`` over the columns, which is correct but not indexed (``page.py`` reads the table once for
-them).
+0002_search (SQLite FTS5 ``inquiry_fts``, PostgreSQL ``pg_trgm``). Terms of 1–2 characters, which
+no trigram index can answer, go through migration 0018's index of single characters and pairs:
+SQLite's ``inquiry_fts_short`` (every character and every pair of adjacent characters of the six
+columns, exact, with draft-or-not and intent alongside: counted and paged like the trigram index) and
+PostgreSQL's ``ix_inquiry_search_chars`` (the characters of the six columns: the rows holding every
+character of the term, checked again with ``ILIKE``; ``page.py`` collects them once).
 
 One class per backend, ``SqliteSearch`` and ``PostgresSearch``, picked by ``for_dialect``: the
 condition a term becomes, how a count can skip the table, and how a staff contains-search of 3+
@@ -26,7 +29,7 @@ from sqlmodel import Session, select
 
 from dashboard.inquiries import STAFF_ROLES
 from dashboard.queries import statements
-from dashboard.queries.statements import Condition
+from dashboard.queries.statements import Condition, Where
 from models import Inquiry, Status, User, normalize_landline, normalize_mobile
 
 if TYPE_CHECKING:
@@ -117,15 +120,137 @@ def fts_query(
     return f"({query}) NOT status : {_phrase(Status.draft.value)}"
 
 
-def _fts_ids(query: Any, lowest: int | None = None) -> sa.Select:
+#: SQLite: the index of 1–2 character terms (migration 0018), an FTS5 table without
+#: content whose one column holds, per inquiry, a token for every character and every pair of
+#: adjacent characters of the six searched columns (``short_tokens``), plus whether it is a
+#: draft and its intent.
+SHORT_TABLE = "inquiry_fts_short"
+_SHORT_SEPARATOR = "\x1f"  # between the columns: a search term never holds a control character
+
+
+def short_token(text: str) -> str:
+    """The index token of 1–2 characters: their UTF-8 bytes in upper-case hex, after SQLite's
+    ``lower`` (ASCII letters only, as ``LIKE`` compares them)."""
+    return text.encode("utf-8").lower().hex().upper()
+
+
+def _code_token(prefix: str, code: str) -> str:
+    return prefix + code.replace("_", "")
+
+
+def short_tokens(
+    status: str, intent: str, serial, company_name, contact_name, mobile, landline, email
+) -> str | None:
+    """The text migration 0018's triggers index for one inquiry (the SQL there, in Python; the
+    bulk load registers it as the SQL function ``inquiry_short_tokens``): ``xd`` for a draft or
+    ``xn`` for any other status, ``xi<intent>``, then for each character of the six columns
+    joined by U+001F its token and the token of it and the next character. None when a column
+    is NULL (as in SQL).
+
+    Only draft-or-not, not the status: the index's update trigger then does not fire when an
+    inquiry is assigned or completed (each firing computes the row's tokens twice in SQL)."""
+    columns = (serial, company_name, contact_name, mobile, landline, email)
+    if status is None or intent is None or any(c is None for c in columns):
+        return None
+    text = _SHORT_SEPARATOR.join(columns).encode("utf-8").lower().decode("utf-8")
+    hexes = [_HEX.get(c) or _hex(c) for c in text]
+    pairs = [a + " " + a + b for a, b in zip(hexes, hexes[1:] + [""], strict=True)]
+    head = _draft_token(status) + " " + _code_token("xi", intent)
+    return head + " " + " ".join(pairs) if pairs else head + " "
+
+
+def _draft_token(status: str) -> str:
+    return "xd" if status == Status.draft.value else "xn"
+
+
+def register_sql_functions(dbapi: Any) -> None:
+    """Register ``short_tokens`` as the SQL function ``inquiry_short_tokens`` on a SQLite
+    connection (``sqlite3``'s): the set-based fills of the short index use it (a bulk load, the
+    index it builds beside, the recovery of a killed one), several times faster than the
+    triggers' SQL. The triggers themselves use only SQL, so any tool can write to the database."""
+    dbapi.create_function("inquiry_short_tokens", 8, short_tokens, deterministic=True)
+
+
+_HEX: dict[str, str] = {}
+
+
+def _hex(char: str) -> str:
+    _HEX[char] = value = char.encode("utf-8").hex().upper()
+    return value
+
+
+def short_query(term: str, intents: tuple[str, ...] = (), *, drafts: bool = False) -> str:
+    """The FTS5 MATCH expression of a 1–2 character contains-search in ``SHORT_TABLE``, like
+    ``fts_query`` but without statuses (the index knows only draft or not)."""
+    query = _phrase(short_token(term))
+    if intents:
+        query += " AND (" + " OR ".join(_code_token("xi", c) for c in intents) + ")"
+    if drafts:
+        return query
+    return f"({query}) NOT {_draft_token(Status.draft.value)}"
+
+
+def _fts_ids(query: Any, lowest: int | None = None, table: str = "inquiry_fts") -> sa.Select:
     """The ids (rowids) of the search-index matches of ``query``, from ``lowest`` up."""
     rowid = sa.literal_column("rowid")
     stmt = (
         sa.select(rowid)
-        .select_from(sa.table("inquiry_fts"))
-        .where(sa.literal_column("inquiry_fts").op("MATCH")(query))
+        .select_from(sa.table(table))
+        .where(sa.literal_column(table).op("MATCH")(query))
     )
     return stmt if lowest is None else stmt.where(rowid >= lowest)
+
+
+def _index_query(flt: Any) -> tuple[str, str]:
+    """SQLite: the search index of ``flt``'s contains-term and its MATCH expression, narrowed by
+    the filter's statuses (3+ characters only) and intents (indexed alongside), without drafts.
+    Only for a filter that ``SqliteSearch.index_only`` accepts."""
+    if len(flt.search) >= 3:
+        return "inquiry_fts", fts_query(flt.search, flt.statuses, flt.intents)
+    return SHORT_TABLE, short_query(flt.search, flt.intents)
+
+
+#: SQLite: each search index's count, all and capped, as fixed text (only the term is bound).
+_INDEX_COUNTS = {
+    "inquiry_fts": (
+        sa.text("SELECT count(*) FROM inquiry_fts WHERE inquiry_fts MATCH :q"),
+        sa.text(
+            "SELECT count(*) FROM (SELECT 1 FROM inquiry_fts WHERE inquiry_fts MATCH :q LIMIT :n)"
+        ),
+    ),
+    "inquiry_fts_short": (
+        sa.text("SELECT count(*) FROM inquiry_fts_short WHERE inquiry_fts_short MATCH :q"),
+        sa.text(
+            "SELECT count(*) FROM "
+            "(SELECT 1 FROM inquiry_fts_short WHERE inquiry_fts_short MATCH :q LIMIT :n)"
+        ),
+    ),
+}
+
+
+#: PostgreSQL (migration 0018): the characters of the six searched columns, lower-cased, as the
+#: GIN index ``ix_inquiry_search_chars`` holds them.
+def _search_chars(inquiry: Any) -> sa.ColumnElement:
+    return sa.func.inquiry_search_chars(*(getattr(inquiry, c) for c in SEARCH_COLUMNS))
+
+
+def _escaped_sql(term: Any) -> sa.ColumnElement:
+    """``_like_pattern`` in SQL."""
+    escaped = sa.func.replace(
+        sa.func.replace(sa.func.replace(term, "/", "//"), "%", "/%"), "_", "/_"
+    )
+    return sa.literal("%") + escaped + sa.literal("%")
+
+
+def _chars_then_ilike(term: Any) -> sa.ColumnElement[bool]:
+    """PostgreSQL, 1–2 characters (bound as they are): the rows whose searched columns hold every
+    character of the term (the GIN index), then ``ILIKE`` on those: exactly the rows of
+    ``ILIKE``, which lower-cases both sides the way the index does."""
+    chars = sa.func.string_to_array(sa.func.lower(term), sa.null())
+    return sa.and_(
+        _search_chars(Inquiry).op("@>")(chars),
+        _any_column(Inquiry, "ilike", _escaped_sql(term)),
+    )
 
 
 def _any_column(inquiry: Any, match: str, pattern: Any) -> sa.ColumnElement[bool]:
@@ -154,6 +279,12 @@ EXACT = {
     for column in ("serial", "mobile", "landline")
 }
 FTS = Condition("in the search index", lambda v: Inquiry.id.in_(_fts_ids(v)), bind="search")
+SHORT = Condition(
+    "in the short-term index",
+    lambda v: Inquiry.id.in_(_fts_ids(v, table=SHORT_TABLE)),
+    bind="search",
+)
+CHARS = Condition("holds the characters, ilike", _chars_then_ilike, bind="search")
 LIKE = Condition("like", lambda v: _any_column(Inquiry, "like", v), bind="search")
 ILIKE = Condition("ilike", lambda v: _any_column(Inquiry, "ilike", v), bind="search")
 ILIKE_FIRST = Condition("ilike, matched first", _matched_first, bind="search")
@@ -164,6 +295,8 @@ class Search:
     index is cheaper than collecting them."""
 
     dialect: str
+    #: Whether ``search_page`` also pages 1–2 character terms (else ``page.py`` collects them).
+    short_indexed = False
 
     def condition(self, term: str, *, dense: bool) -> tuple[Condition, Any]:
         """The condition ``term`` (cleaned, not empty) becomes, and its value."""
@@ -192,24 +325,26 @@ class Search:
 
 
 class SqliteSearch(Search):
-    """SQLite: 3+ characters through the FTS5 trigram index ``inquiry_fts``; shorter, LIKE."""
+    """SQLite: 3+ characters through the FTS5 trigram index ``inquiry_fts``; 1–2 through the
+    index of characters and pairs ``inquiry_fts_short``."""
 
     dialect = "sqlite"
+    short_indexed = True
 
     def contains(self, term: str, *, dense: bool) -> tuple[Condition, Any]:
         if len(term) >= 3:
             return FTS, fts_query(term, drafts=True)
-        return LIKE, _like_pattern(term)
+        return SHORT, short_query(term, drafts=True)
 
     def index_only(self, flt: Any, actor: User) -> bool:
-        """Whether ``flt`` can be counted from the search index alone: a staff or manager
-        contains-search of 3+ characters, narrowed at most by status and intent (indexed
-        alongside the text)."""
+        """Whether ``flt`` can be counted from a search index alone: a staff or manager
+        contains-search, narrowed at most by intent and, for 3+ characters, status (indexed
+        alongside the text; the short index knows only draft or not)."""
         return (
             actor.role in STAFF_ROLES
-            and len(flt.search) >= 3
             and contains_term(flt.search)
             and replace(flt, search="", statuses=(), intents=()) == type(flt)()
+            and (len(flt.search) >= 3 or not flt.statuses)
         )
 
     def count_from_index(
@@ -217,21 +352,18 @@ class SqliteSearch(Search):
     ) -> int | None:
         if not self.index_only(flt, actor):
             return None
-        query = fts_query(flt.search, flt.statuses, flt.intents)
+        table, query = _index_query(flt)
+        total, capped = _INDEX_COUNTS[table]
         if cap is None:
-            return session.execute(
-                sa.text("SELECT count(*) FROM inquiry_fts WHERE inquiry_fts MATCH :q"),
-                {"q": query},
-            ).scalar_one()
-        return session.execute(
-            sa.text(
-                "SELECT count(*) FROM "
-                "(SELECT 1 FROM inquiry_fts WHERE inquiry_fts MATCH :q LIMIT :n)"
-            ),
-            {"q": query, "n": cap + 1},
-        ).scalar_one()
+            return session.execute(total, {"q": query}).scalar_one()
+        return session.execute(capped, {"q": query, "n": cap + 1}).scalar_one()
 
     def search_page(self, listing: Listing, page: int) -> Page:
+        """A staff contains-search: counted (from the index alone when it can be) and paged; with
+        many matches, newest first, from the newest index matches (``newest_page``). Otherwise a
+        1–2 character term with more than ``SPARSE_SEARCH_ROWS`` matches is paged by walking the
+        sort's index with ``LIKE`` (a common character matches every few rows; its index matches
+        would all be read first)."""
         window = listing.window(page, listing.count())
         rows = None
         if (
@@ -243,6 +375,13 @@ class SqliteSearch(Search):
             and self.index_only(listing.flt, listing.actor)
         ):
             rows = self.newest_page(listing, offset=window.offset, limit=window.limit)
+        if rows is None and window.total > SPARSE_SEARCH_ROWS and len(listing.flt.search) < 3:
+            w = listing.where()
+            like = Where(
+                tuple(LIKE if c is SHORT else c for c in w.plan),
+                w.params | {"search": _like_pattern(listing.flt.search)},
+            )
+            rows = listing.rows(like, window.offset, window.limit)
         return listing.paged(window, rows)
 
     def newest_page(self, listing: Listing, *, offset: int, limit: int) -> list[Inquiry] | None:
@@ -260,9 +399,9 @@ class SqliteSearch(Search):
         rows.
         """
         session, flt = listing.session, listing.flt
-        query = fts_query(flt.search, flt.statuses, flt.intents)
+        table, query = _index_query(flt)
         k = offset + limit
-        newest = _fts_ids(query).order_by(sa.literal_column("rowid").desc()).limit(k)
+        newest = _fts_ids(query, table=table).order_by(sa.literal_column("rowid").desc()).limit(k)
         times = session.exec(select(Inquiry.submitted_at).where(Inquiry.id.in_(newest))).all()
         if len(times) < k or any(t is None for t in times):
             return None
@@ -271,10 +410,14 @@ class SqliteSearch(Search):
         lowest = session.exec(
             select(sa.func.min(Inquiry.id + 0)).where(Inquiry.submitted_at >= edge)
         ).one()
-        others = listing.where().without(FTS).clauses()
+        others = listing.where().without(FTS).without(SHORT).clauses()
         rows = session.exec(
             select(Inquiry)
-            .where(*others, Inquiry.submitted_at >= edge, Inquiry.id.in_(_fts_ids(query, lowest)))
+            .where(
+                *others,
+                Inquiry.submitted_at >= edge,
+                Inquiry.id.in_(_fts_ids(query, lowest, table=table)),
+            )
             .order_by(*statements.SORTS[statements.NEWEST_FIRST])
             .offset(offset)
             .limit(limit)
@@ -288,6 +431,8 @@ class PostgresSearch(Search):
     dialect = "postgresql"
 
     def contains(self, term: str, *, dense: bool) -> tuple[Condition, Any]:
+        if len(term) < 3 and not dense:
+            return CHARS, term
         pattern = _like_pattern(term)
         if len(term) < 3 or dense:
             return ILIKE, pattern

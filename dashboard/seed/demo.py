@@ -6,6 +6,8 @@ the generator or the bulk loader (the data is only made by ``ensure_demo``, once
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy.engine import Engine
 
 from dashboard import accounts, db
@@ -44,8 +46,15 @@ def create_demo_accounts(engine: Engine) -> dict[str, User]:
     return out
 
 
-def ensure_demo(engine: Engine, *, rows: int, seed_value: int = 2026) -> bool:
-    """Fill an empty database with the demo accounts and ``rows`` demo inquiries.
+def ensure_demo(
+    engine: Engine,
+    *,
+    rows: int,
+    seed_value: int = 2026,
+    progress: Callable[[str], None] | None = None,
+) -> bool:
+    """Fill an empty database with the demo accounts and ``rows`` demo inquiries; ``progress``
+    hears what is being done, in a line each.
 
     Returns True when it seeded, False when the database already held data.
     """
@@ -53,12 +62,23 @@ def ensure_demo(engine: Engine, *, rows: int, seed_value: int = 2026) -> bool:
 
     if not db.is_empty(engine):
         return False
+    say = progress or (lambda _text: None)
+    say("Empty database: creating the demo accounts…")
     users = create_demo_accounts(engine)
+    done = 0
+
+    def count(n: int) -> None:
+        nonlocal done
+        done += n
+        say(f"Demo inquiries: {done:,} of {rows:,}")
+
     seed(
         engine,
         rows=rows,
         seed=seed_value,
+        progress=count,
         demo_owner_id=users["company"].id,
         demo_company=users["company"].company_name,
     )
+    say("Demo data ready.")
     return True

@@ -21,7 +21,7 @@ from faker import Faker
 from sqlmodel import Session, select
 
 from dashboard import regions, rollup
-from dashboard.inquiries import allocate_serials
+from dashboard.serials import allocate_serials
 from models import Inquiry, Role, User, normalize_landline
 
 if TYPE_CHECKING:
@@ -128,6 +128,7 @@ SEED_PASSWORD_HASH = "!seeded-account-no-login"  # not an argon2 hash: login alw
 SHANGHAI_OFFSET = 8 * 3600  # Asia/Shanghai has had no daylight saving time since 1991
 DAY = 86_400
 EPOCH_WEEKDAY = 3  # 1970-01-01 was a Thursday
+LOG_30 = math.log(30)  # completions take ~30 hours (the median of their lognormal time)
 
 
 def weekly_timestamps(rng: random.Random, n: int, end: int) -> list[int]:
@@ -302,6 +303,7 @@ class InquiryRows:
         self.provinces = sorted(self.chains_by_province)
         weights = (PROVINCE_WEIGHTS.get(p, 1) for p in self.provinces)
         self.cum_weights = list(itertools.accumulate(weights))
+        self.total_weight = self.cum_weights[-1]
 
     @classmethod
     def prepare(
@@ -347,73 +349,74 @@ class InquiryRows:
             demo_company=demo_company,
         )
 
+    def _region(self) -> tuple[str, str | None, str | None, str, str]:
+        """(province, city, district, place name, area code) of a row: a province by its weight,
+        then one of its districts (or cities, or itself, when it has none) evenly."""
+        random_ = self.rng.random
+        province = self.provinces[bisect.bisect(self.cum_weights, random_() * self.total_weight)]
+        chains = self.chains_by_province[province]
+        return chains[int(random_() * len(chains))]
+
+    def _lifecycle(self, created_at: int) -> tuple[str, int | None, int | None]:
+        """(status, submitted_at, completed_at) of a row created at ``created_at``: a few drafts
+        are never submitted; older inquiries are mostly completed. Its draws come right after
+        the row's owner."""
+        random_, end_ts = self.rng.random, self.end
+        age_days = (end_ts - created_at) / DAY
+        submitted_at = completed_at = None
+        status = "draft"
+        if random_() > 0.03:
+            submitted_at = created_at + 60 * (1 + int(random_() * 239))
+            status = "submitted"
+            done_p = 0.97 if age_days > 14 else 0.6 if age_days > 3 else 0.25
+            if random_() < done_p:
+                hours = min(24 * 30, self.rng.lognormvariate(LOG_30, 0.9))
+                completed_at = submitted_at + int(hours * 3600)
+                if completed_at < end_ts:
+                    status = "completed"
+                else:
+                    completed_at = None
+            if submitted_at > end_ts:
+                submitted_at, status, completed_at = None, "draft", None
+        return status, submitted_at, completed_at
+
     def chunk(self, start: int, stop: int, tally: DayTally | None) -> list[tuple]:
         """Rows ``start..stop-1`` of the seed, drawn in that order; ``tally`` (of a bulk load)
         counts the rollup's day rows of those that were submitted.
 
-        One long loop on local names, deliberately: it runs a million times, and every lookup
-        through ``self`` or a helper call per row would show in the seed's time.
+        One loop on local names, deliberately: it runs a million times, and every lookup through
+        ``self`` per row would show in the seed's time; the calls per row are three helpers that
+        draw or count one thing each (``_region``, ``_lifecycle``; ``_tally`` in a bulk load).
         """
-        rng, end_ts, created, serials = self.rng, self.end, self.created, self.serials
-        owners, handlers, text, first_id = self.owners, self.handlers, self.text, self.first_id
+        created, serials, owners, handlers = self.created, self.serials, self.owners, self.handlers
+        text, first_id, region, lifecycle = self.text, self.first_id, self._region, self._lifecycle
         demo_owner_id, demo_company, demo_every = (
             self.demo_owner_id,
             self.demo_company,
             self.demo_every,
         )
-        provinces, cum_weights = self.provinces, self.cum_weights
-        chains_by_province, total_weight = self.chains_by_province, self.cum_weights[-1]
         landline_formats_ = landline_formats()
         companies, people, logins, domains = (
-            self.pool["companies"],
-            self.pool["people"],
-            self.pool["logins"],
-            self.pool["domains"],
+            self.pool[name] for name in ("companies", "people", "logins", "domains")
         )
         n_companies, n_people, n_logins, n_domains = map(len, (companies, people, logins, domains))
         n_owners, n_handlers = len(owners), len(handlers)
         n_streets, n_prefixes, n_needs = len(STREETS), len(MOBILE_PREFIXES), len(OTHER_NEEDS)
-        random_, lognorm, log30 = rng.random, rng.lognormvariate, math.log(30)
+        random_ = self.rng.random
         batch: list[tuple] = []
         append = batch.append
         for i in range(start, stop):
             created_at = created[i]
-            age_days = (end_ts - created_at) / DAY
-            province = provinces[bisect.bisect(cum_weights, random_() * total_weight)]
-            chains = chains_by_province[province]
-            prov, city, dist, place, area = chains[int(random_() * len(chains))]
+            prov, city, dist, place, area = region()
             r = random_()
             intent = "insure" if r < 0.6 else "buyer_credit" if r < 0.9 else "other"
             owner = owners[int(random_() * n_owners)]
             is_demo = bool(demo_every) and i % demo_every == demo_every - 1
             if is_demo:
                 owner = demo_owner_id
-            # Status: a few drafts are never submitted; older inquiries are mostly completed.
-            submitted_at = completed_at = None
-            status = "draft"
-            if random_() > 0.03:
-                submitted_at = created_at + 60 * (1 + int(random_() * 239))
-                status = "submitted"
-                done_p = 0.97 if age_days > 14 else 0.6 if age_days > 3 else 0.25
-                if random_() < done_p:
-                    hours = min(24 * 30, lognorm(log30, 0.9))
-                    completed_at = submitted_at + int(hours * 3600)
-                    if completed_at < end_ts:
-                        status = "completed"
-                    else:
-                        completed_at = None
-                if submitted_at > end_ts:
-                    submitted_at, status, completed_at = None, "draft", None
+            status, submitted_at, completed_at = lifecycle(created_at)
             if tally is not None and status != "draft":
-                day = (submitted_at + SHANGHAI_OFFSET) // DAY
-                key = (day, prov, intent, status)
-                tally.count[key] = tally.count.get(key, 0) + 1
-                key = (day, prov, city or "", intent)
-                tally.city[key] = tally.city.get(key, 0) + 1
-                if status == "completed":
-                    bucket = rollup.hour_bucket((completed_at - submitted_at) // 3600)
-                    key = (day, prov, intent, bucket)
-                    tally.hours[key] = tally.hours.get(key, 0) + 1
+                _tally(tally, prov, city, intent, status, submitted_at, completed_at)
             company = companies[int(random_() * n_companies)]
             if random_() < 0.5:
                 company = place + company
@@ -426,8 +429,7 @@ class InquiryRows:
                 if n_handlers and status != "draft" and random_() < 0.7
                 else None
             )
-            created_text = text(created_at)
-            submitted_text = text(submitted_at)
+            created_text, submitted_text = text(created_at), text(submitted_at)
             completed_text = text(completed_at)
             append(
                 (
@@ -454,6 +456,29 @@ class InquiryRows:
                     completed_text,
                     completed_text or submitted_text or created_text,  # updated_at
                     1 + (status != "draft") + (status == "completed"),
+                    None,  # anonymised_at: demo data is never anonymised when loaded
                 )
             )
         return batch
+
+
+def _tally(
+    tally: DayTally,
+    prov: str,
+    city: str | None,
+    intent: str,
+    status: str,
+    submitted_at: int,
+    completed_at: int | None,
+) -> None:
+    """Count a submitted row in the rollup's day rows (``seed.bulk.DayTally``), as the triggers
+    would: by the Shanghai day of its submission."""
+    day = (submitted_at + SHANGHAI_OFFSET) // DAY
+    key = (day, prov, intent, status)
+    tally.count[key] = tally.count.get(key, 0) + 1
+    key = (day, prov, city or "", intent)
+    tally.city[key] = tally.city.get(key, 0) + 1
+    if status == "completed":
+        bucket = rollup.hour_bucket((completed_at - submitted_at) // 3600)
+        key = (day, prov, intent, bucket)
+        tally.hours[key] = tally.hours.get(key, 0) + 1

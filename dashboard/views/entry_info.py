@@ -1,4 +1,5 @@
-"""The static right-hand panel of 投保咨询: what short-term export credit insurance is.
+"""The static texts of 投保咨询: the right-hand panel (what short-term export credit insurance
+is) and the 个人信息处理说明 under the form.
 
 Plain text, no Streamlit, so the wording can be reviewed (and tested) on its own.
 """
@@ -35,6 +36,25 @@ SECTIONS: list[tuple[str, str]] = [
         "- 保单融资与应收账款管理服务",
     ),
 ]
+
+
+def privacy_notice(retention_days: int) -> str:
+    """个人信息处理说明 under the form: what is collected, why, how long it is kept, who sees it,
+    and whom to call. ``retention_days`` is ``DASHBOARD_RETENTION_DAYS`` (0: no fixed period)."""
+    if retention_days > 0:
+        kept = (
+            f"已完成的申请自完成之日起保存 {retention_days} 天，期满后联系人和联系方式将被匿名化；"
+            f"{retention_days} 天未修改的暂存申请将被删除。"
+        )
+    else:
+        kept = "申请信息在业务办理所需的期限内保存，期满后联系人和联系方式将被匿名化。"
+    return (
+        "我们收集公司名称、注册地址、联系人、联系手机、联系固话和联系邮箱，"
+        "仅用于处理您的询保申请并与您联系，不用于其他目的。"
+        "完整的联系方式只向负责处理该申请的业务人员显示，每次查看和导出均有记录。"
+        f"{kept}暂存的申请您可随时删除；如需查阅、更正或删除您的个人信息，"
+        f"请拨打服务热线 {HOTLINE}。"
+    )
 
 
 def markdown() -> str:

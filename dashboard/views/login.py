@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import accounts, bootstrap, db
+from dashboard import accounts, bootstrap, db, sso
 from dashboard.errors import FormInvalid
 from dashboard.seed.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
 from dashboard.settings import get_settings
@@ -59,7 +59,7 @@ def sso_sign_in() -> bool:
     email = st.user.get("email")
     verified = st.user.get("email_verified")
     with db.session_scope() as session:
-        user = accounts.user_for_identity(session, email=email, email_verified=verified)
+        user = sso.user_for_identity(session, email=email, email_verified=verified)
     if user is None:
         return False
     common.login(user)
@@ -139,6 +139,19 @@ def login_page() -> None:
         )
 
 
+def _written(fn, /, **kwargs) -> bool:
+    """``fn(session, **kwargs)`` in a write session; a refused form's messages, one per field,
+    where the form is. True when it was written."""
+    try:
+        with common.db_errors(), db.session_scope() as session:
+            fn(session, **kwargs)
+    except FormInvalid as err:
+        for message in err.errors.values():
+            st.error(message)
+        return False
+    return True
+
+
 def register_form() -> None:
     """企业注册: always an enterprise account (the domain function fixes the role)."""
     st.subheader("企业注册")
@@ -151,24 +164,17 @@ def register_form() -> None:
         company_name = st.text_input("公司名称", max_chars=100)
         email = st.text_input("联系邮箱", max_chars=254)
         submitted = st.form_submit_button("注册", type="primary")
-    if submitted:
-        try:
-            with common.db_errors(), db.session_scope() as session:
-                accounts.register_company(
-                    session,
-                    username=username,
-                    password=password,
-                    password_again=password_again,
-                    company_name=company_name,
-                    email=email,
-                )
-        except FormInvalid as err:
-            for message in err.errors.values():
-                st.error(message)
-        else:
-            st.session_state.clear()
-            st.session_state[common.NOTICE_KEY] = "注册成功，请使用新账号登录"
-            st.rerun()
+    if submitted and _written(
+        accounts.register_company,
+        username=username,
+        password=password,
+        password_again=password_again,
+        company_name=company_name,
+        email=email,
+    ):
+        st.session_state.clear()
+        st.session_state[common.NOTICE_KEY] = "注册成功，请使用新账号登录"
+        st.rerun()
     if st.button("返回登录"):
         st.session_state.pop("login_view", None)
         st.rerun()
@@ -195,13 +201,11 @@ def change_password_page() -> None:
         if new != again:
             st.error("两次输入的新密码不一致")
             return
-        try:
-            with common.db_errors(), db.session_scope() as session:
-                accounts.change_password(
-                    session, actor=user, current_password=current, new_password=new
-                )
-        except FormInvalid as err:
-            for message in err.errors.values():
-                st.error(message)
-        else:
+        if _written(
+            accounts.change_password,
+            actor=user,
+            current_password=current,
+            new_password=new,
+            keep_session=common.current_session_id(),
+        ):
             st.rerun()

@@ -1,25 +1,31 @@
-"""统计报表 — the manager's notebook: controls, then 概览, 按询保内容, 按地区, 趋势, 处理效率.
+"""统计报表 — the manager's notebook: controls, then 概览, 按询保内容, 按地区, 趋势, 处理效率 and
+人员工作量; 下载报告 saves it all as one HTML file (``dashboard.report_file``).
 
 The controls live in ``st.query_params`` (``ReportFilter.to_params``), so a link reproduces the
 page. Results are cached per ``ReportFilter`` for a short time; writes elsewhere clear the cache.
+A click on a bar, a point, a region or a number of 人员工作量 opens 咨询处理 filtered to exactly
+those inquiries (``dashboard.drill``).
 """
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from dataclasses import replace
+from datetime import timedelta
 from functools import partial
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, clock, db, regions, reports
-from dashboard.reports import ReportFilter
-from dashboard.views import common
+from dashboard import charts, clock, db, drill, narrative, regions, report_file, reports
+from dashboard.reports import Report, ReportFilter
+from dashboard.views import common, triage_state, widgets
+from dashboard.views.chart_cache import TTL, Chart
+from dashboard.workload import workload as people_workload
 from models import INTENT_LABELS
 
-TTL = 30  # seconds: a completion by staff in another session shows up soon even without a clear
 DRILL_KEY = "reports_drill"
+TRIAGE_PAGE = "views/triage.py"
+K = "reports_"
 
 user = common.require_role("manager")
 st.title("统计报表")
@@ -29,144 +35,181 @@ st.title("统计报表")
 # Cached domain calls (keyed by the hashable filter)
 
 
-def _run(fn, *args):
+def _run(fn, *args, **kwargs):
     # The user is re-read here (on a cache miss); the domain refuses anyone but a manager.
     actor = common.current_user()
     with common.db_errors(), db.session_scope(write=False) as session:
-        return fn(session, *args, actor=actor)
+        return fn(session, *args, actor=actor, **kwargs)
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
-def _overview(flt: ReportFilter) -> pd.DataFrame:
-    return _run(reports.overview, flt)
+def _report(flt: ReportFilter) -> Report:
+    return _run(reports.report, flt, workload=False)
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
-def _by_intent(flt: ReportFilter) -> pd.DataFrame:
-    return _run(reports.volume_by_intent, flt)
+def _workload(flt: ReportFilter) -> pd.DataFrame:
+    return _run(people_workload, flt)
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
-def _share(flt: ReportFilter) -> pd.DataFrame:
-    return _run(reports.intent_share_over_time, flt)
-
-
-@st.cache_data(ttl=TTL, show_spinner=False)
-def _by_region(flt: ReportFilter, province_code: str | None) -> pd.DataFrame:
+def _cities(flt: ReportFilter, province_code: str) -> pd.DataFrame:
     return _run(reports.volume_by_region, flt, province_code)
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
-def _trend(flt: ReportFilter) -> pd.DataFrame:
-    return _run(reports.trend, flt)
-
-
-@st.cache_data(ttl=TTL, show_spinner=False)
-def _efficiency(flt: ReportFilter) -> dict:
-    return _run(reports.efficiency, flt)
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def _png(spec_json: str) -> bytes:
-    import vl_convert as vlc
-
-    return vlc.vegalite_to_png(spec_json, scale=2)
+def _html(flt: ReportFilter, actor) -> str:
+    # Called when 下载报告 is clicked, outside any page run: the actor is the one this page was
+    # drawn for (the domain re-reads it and answers managers only), not the run's current user.
+    with db.session_scope(write=False) as session:
+        return report_file.write_report(session, flt, actor=actor)
 
 
 # ---------------------------------------------------------------------------------------------
-# Controls
+# Controls: the widgets start from the URL (once per visit) and write it back
 
 
-def _default_filter(today: date) -> ReportFilter:
-    start, end = clock.period("本月", today)
-    return ReportFilter(start, end)
+def _range_of(pick: str) -> tuple:
+    if pick == "自定义":
+        chosen = tuple(st.session_state.get(K + "range") or ())
+        return (chosen[0], chosen[-1]) if chosen else (None, None)
+    return clock.period(pick, clock.today())
+
+
+def _period_changed() -> None:
+    """A new period gets the granularity that draws it readably (days for a month, months for
+    a year); the user may change it afterwards."""
+    start, end = _range_of(st.session_state[K + "period"])
+    if start and end:
+        st.session_state[K + "granularity"] = reports.default_granularity(start, end)
+
+
+def _seed_widgets(flt: ReportFilter) -> None:
+    """Put the URL's filter into widgets not on the page yet (no widget gets a default as well:
+    Streamlit warns when both are set)."""
+    today = clock.today()
+    picks = {name: clock.period(name, today) for name in reports.QUICK_PERIODS}
+    current = next((n for n, rng in picks.items() if rng == (flt.start, flt.end)), "自定义")
+    ss = st.session_state
+    for key, value in (
+        ("period", current),
+        ("range", (flt.start, flt.end)),
+        ("intents", list(flt.intents)),
+        ("province", flt.province_code or ""),
+        ("granularity", flt.granularity),
+    ):
+        if K + key not in ss:
+            ss[K + key] = value
 
 
 def _controls() -> ReportFilter:
     today = clock.today()
-    flt, notices = ReportFilter.from_params(st.query_params, default=_default_filter(today))
+    flt, notices = ReportFilter.from_params(st.query_params, default=reports.default_filter(today))
     for notice in notices:
         st.warning(notice)
-    picks = {name: clock.period(name, today) for name in reports.QUICK_PERIODS}
-    current = next((n for n, rng in picks.items() if rng == (flt.start, flt.end)), "自定义")
+    _seed_widgets(flt)
     options = [*reports.QUICK_PERIODS, "自定义"]
     c1, c2, c3, c4 = st.columns([2, 3, 3, 2])
-    pick = c1.selectbox("期间", options, index=options.index(current), key="reports_period")
+    pick = c1.selectbox("期间", options, key=K + "period", on_change=_period_changed)
     if pick == "自定义":
-        rng = c1.date_input(
+        c1.date_input(
             "自定义日期范围",
-            value=(flt.start, flt.end),
             min_value=clock.EARLIEST,
             max_value=today + timedelta(days=366),
-            key="reports_range",
+            key=K + "range",
+            on_change=_period_changed,
         )
-        start, end = (rng[0], rng[-1]) if isinstance(rng, tuple) and rng else (flt.start, flt.end)
-    else:
-        start, end = picks[pick]
-    intents = c2.multiselect(
-        "询保内容",
-        list(INTENT_LABELS),
-        default=list(flt.intents),
-        format_func=INTENT_LABELS.get,
-        placeholder="全部询保内容",
-        key="reports_intents",
+    start, end = _range_of(pick)
+    if not (start and end):  # a range being picked: one day chosen so far
+        start, end = flt.start, flt.end
+    intents = widgets.code_multiselect(
+        c2, "询保内容", INTENT_LABELS, key=K + "intents", placeholder="全部询保内容"
     )
-    province_codes = [None, *(p.code for p in regions.provinces())]
+    # "" rather than None for 全部省份: a selectbox holding None shows no choice at all.
+    province_codes = ["", *(p.code for p in regions.provinces())]
     province = c3.selectbox(
         "省份",
         province_codes,
-        index=province_codes.index(flt.province_code),
-        format_func=lambda c: "全部省份" if c is None else regions.name(c),
-        key="reports_province",
+        format_func=lambda c: regions.name(c) if c else "全部省份",
+        key=K + "province",
     )
-    gran_codes = list(reports.GRANULARITIES)
     granularity = c4.radio(
         "时间粒度",
-        gran_codes,
-        index=gran_codes.index(flt.granularity),
+        list(reports.GRANULARITIES),
         format_func=reports.GRANULARITIES.get,
         horizontal=True,
-        key="reports_granularity",
+        key=K + "granularity",
     )
-    chosen = ReportFilter(start, end, tuple(intents), province, granularity)
+    chosen = ReportFilter(start, end, tuple(intents), province or None, granularity)
     if chosen.to_params() != dict(st.query_params.to_dict()):
         st.query_params.from_dict(chosen.to_params())
-    start_text, end_text = chosen.start.isoformat(), chosen.end.isoformat()
-    if chosen.start == clock.EARLIEST:
-        start_text = "最早"
-    st.caption(f"统计期间：{start_text} 至 {end_text}（北京时间，按提交日期；暂存不计入）")
     return chosen
+
+
+# ---------------------------------------------------------------------------------------------
+# Drill-through to 咨询处理
+
+
+def _open_triage(flt: ReportFilter, mark: drill.Mark) -> None:
+    """Go to 咨询处理 showing exactly the inquiries of ``mark``. The triage page takes its
+    filters from the URL only on its first visit of a browser session (afterwards from what it
+    remembers), so what it remembers is forgotten first, as its 重置筛选 does."""
+    params = drill.triage_params(flt, mark, actor_id=user.id)
+    for key in [k for k in st.session_state if str(k).startswith(triage_state.K)]:
+        del st.session_state[key]
+    page = triage_state.state()
+    page.view = page.export = None
+    page.open_id = None
+    st.switch_page(TRIAGE_PAGE, query_params=params)
+
+
+def _picked(event) -> dict | None:
+    """The datum of the clicked mark, if a chart reported one."""
+    selection = getattr(event, "selection", None) or {}
+    picked = selection.get(charts.PICK) if hasattr(selection, "get") else None
+    return picked[0] if picked else None
+
+
+def _clickable(flt: ReportFilter, chart: Chart, key: str, **mark) -> None:
+    """Draw a chart whose marks open 咨询处理; ``mark`` adds to what the clicked datum says."""
+    event = st.vega_lite_chart(
+        spec=chart.spec(), width="stretch", on_select="rerun", selection_mode=charts.PICK, key=key
+    )
+    datum = _picked(event)
+    if datum:
+        # What the browser sent is text at best; drill.inquiries_of checks every code.
+        fields = {
+            name: None if datum.get(source) is None else str(datum.get(source))
+            for name, source in (
+                ("bucket", "bucket"),
+                ("intent", "intent"),
+                ("region", "code"),
+                ("status", "status"),
+                ("assignee", "assignee"),
+                ("completion", "序号"),
+            )
+        }
+        _open_triage(flt, drill.Mark(**(fields | mark)))
+
+
+def _link_button(flt: ReportFilter, label: str, mark: drill.Mark, key: str, where=st) -> None:
+    if where.button(label, key=K + key, type="tertiary", icon=":material/open_in_new:"):
+        _open_triage(flt, mark)
 
 
 # ---------------------------------------------------------------------------------------------
 # Rendering helpers
 
 
-def _fmt_int(n: float | int) -> str:
-    return f"{int(n):,}"
+def _say(sentences: list[narrative.Sentence]) -> None:
+    st.markdown(" ".join(narrative.as_markdown(s, common.md_escape) for s in sentences))
 
 
-def _fmt_pct(x: float | None) -> str:
-    return "—" if x is None or pd.isna(x) else f"{x:.0%}"
-
-
-def _change_phrase(cur: float, prev: float) -> str:
-    change = reports.pct_change(cur, prev)
-    if change is None:
-        return "上期无数据可比"
-    if change == 0:
-        return "与上期持平"
-    word = "增长" if change > 0 else "下降"
-    return f"较上期{word} {abs(change):.0%}"
-
-
-def _duration(hours: float | None) -> str:
-    if hours is None or pd.isna(hours):
-        return "—"
-    return f"{hours:.1f} 小时" if hours < 48 else f"{hours / 24:.1f} 天"
-
-
-def _data_expander(name: str, table: pd.DataFrame, chart: alt.Chart | None) -> None:
+def _data_expander(
+    flt: ReportFilter, name: str, table: pd.DataFrame, chart: Chart | None = None
+) -> None:
+    """The numbers behind a chart, and the chart and its numbers as files named after what
+    they show (section, period, filters); the PNG carries them in its title."""
+    stem = narrative.file_stem(name, flt)
     with st.expander("查看数据"):
         st.dataframe(table, hide_index=True, width="stretch")
         c1, c2 = st.columns(2)
@@ -174,166 +217,196 @@ def _data_expander(name: str, table: pd.DataFrame, chart: alt.Chart | None) -> N
         c1.download_button(
             "下载数据（CSV）",
             csv,
-            f"{name}.csv",
+            f"{stem}.csv",
             "text/csv",
             key=f"csv_{name}",
+            on_click="ignore",
             icon=":material/description:",
         )
         if chart is not None:
             c2.download_button(
                 "下载图表（PNG）",
-                partial(_png, chart.to_json()),
-                f"{name}.png",
+                chart.png,
+                f"{stem}.png",
                 "image/png",
                 key=f"png_{name}",
+                on_click="ignore",
                 icon=":material/image:",
             )
 
 
-def _chart(chart: alt.Chart, **kwargs):
-    return st.altair_chart(chart, width="stretch", **kwargs)
+def _metrics(report: Report) -> None:
+    ov = report.overview.set_index("指标")
+    cols = st.columns(5)
+    for col, metric in zip(cols, ("新增咨询", "待处理", "已完成"), strict=False):
+        cur, prev = ov.loc[metric, "当前"], ov.loc[metric, "上期"]
+        delta = None if prev is None or pd.isna(prev) else f"{int(cur) - int(prev):+,}"
+        col.metric(
+            metric,
+            narrative.fmt_int(cur),
+            delta,
+            delta_color="off" if metric == "待处理" else "normal",
+        )
+    cur, prev = ov.loc["完成率", "当前"], ov.loc["完成率", "上期"]
+    ok = not (cur is None or prev is None or pd.isna(cur) or pd.isna(prev))
+    cols[3].metric(
+        "完成率", narrative.fmt_pct(cur), f"{(cur - prev) * 100:+.0f} 个百分点" if ok else None
+    )
+    med_cur, med_prev = ov.loc["完成用时中位数（小时）", ["当前", "上期"]]
+    med_ok = not (med_cur is None or pd.isna(med_cur) or med_prev is None or pd.isna(med_prev))
+    cols[4].metric(
+        "完成用时中位数",
+        narrative.duration(med_cur),
+        f"{med_cur - med_prev:+.1f} 小时" if med_ok else None,
+        delta_color="inverse",
+    )
+
+
+#: 人员工作量's columns, and what a click on each opens (the person's inquiries of that kind).
+WORKLOAD_CLICKS = {
+    "待处理": {"status": "submitted"},
+    "已完成": {"status": "completed"},
+    "超时": {"overdue": True},
+    "完成用时中位数（小时）": {"status": "completed"},
+    "负责人": {},
+}
+
+
+def _workload_table(flt: ReportFilter, df: pd.DataFrame) -> None:
+    event = st.dataframe(
+        df,
+        hide_index=True,
+        width="stretch",
+        column_order=["负责人", "待处理", "超时", "已完成", "完成用时中位数（小时）"],
+        column_config={
+            "负责人": st.column_config.TextColumn("负责人", help="点击姓名查看其本期全部咨询"),
+            "待处理": st.column_config.NumberColumn("待处理", format="%d"),
+            "超时": st.column_config.NumberColumn(
+                "超时",
+                format="%d",
+                help=f"已提交超过 {reports.get_settings().sla_working_days} 个工作日仍未完成",
+            ),
+            "已完成": st.column_config.NumberColumn("已完成", format="%d"),
+            "完成用时中位数（小时）": st.column_config.NumberColumn(
+                "完成用时中位数（小时）", format="%.1f", help="从提交到完成，精确到 1 小时以内"
+            ),
+        },
+        on_select="rerun",
+        selection_mode="single-cell",
+        key=K + "workload_table",
+    )
+    cells = getattr(getattr(event, "selection", None), "cells", None) or []
+    if cells:
+        row, column = cells[0]
+        if 0 <= row < len(df) and column in WORKLOAD_CLICKS:
+            mark = drill.Mark(assignee=df.iloc[row]["assignee"], **WORKLOAD_CLICKS[column])
+            _open_triage(flt, mark)
 
 
 # ---------------------------------------------------------------------------------------------
 # The page
 
 flt = _controls()
+sub = narrative.caption(flt)
+c1, c2 = st.columns([5, 1], vertical_alignment="center")
+c1.caption(f"统计期间：{narrative.period_text(flt)}（北京时间，按提交日期；暂存不计入）")
+c2.download_button(
+    "下载报告",
+    partial(_html, flt, user),
+    report_file.file_name(flt),
+    "text/html",
+    key=K + "download",
+    on_click="ignore",
+    icon=":material/download:",
+    help="整页报告保存为一个 HTML 文件（含图表），可离线打开、转发或打印",
+)
+report = _report(flt)
 
 st.header("概览")
-ov = _overview(flt).set_index("指标")
-if flt.start == clock.EARLIEST:  # 全部: there is no earlier period to compare with
-    ov["上期"] = None
-total = ov.loc["新增咨询", "当前"]
-if not total:
+if not report.total:
     st.info("所选期间没有已提交的咨询。请换一个期间或放宽筛选条件。", icon=":material/info:")
     st.stop()
-
-by_intent = _by_intent(flt)
-top = by_intent.sort_values("数量", ascending=False).iloc[0]
-st.markdown(
-    f"本期新增 **{_fmt_int(total)}** 条咨询，"
-    f"{_change_phrase(total, ov.loc['新增咨询', '上期'])}，"
-    f"其中{top['询保内容']}占 {_fmt_pct(top['占比'])}。"
-)
-cols = st.columns(5)
-for col, (metric, kind) in zip(
-    cols,
-    [("新增咨询", "int"), ("待处理", "int"), ("已完成", "int"), ("完成率", "pct")],
-    strict=False,
-):
-    cur, prev = ov.loc[metric, "当前"], ov.loc[metric, "上期"]
-    if kind == "int":
-        delta = None if prev is None or pd.isna(prev) else f"{int(cur) - int(prev):+,}"
-        col.metric(
-            metric, _fmt_int(cur), delta, delta_color="off" if metric == "待处理" else "normal"
-        )
-    else:
-        ok = cur is not None and prev is not None and not pd.isna(cur) and not pd.isna(prev)
-        delta = f"{(cur - prev) * 100:+.0f} 个百分点" if ok else None
-        col.metric(metric, _fmt_pct(cur), delta)
-med_cur, med_prev = (
-    ov.loc["完成用时中位数（小时）", "当前"],
-    ov.loc["完成用时中位数（小时）", "上期"],
-)
-med_ok = not (med_cur is None or pd.isna(med_cur) or med_prev is None or pd.isna(med_prev))
-cols[4].metric(
-    "完成用时中位数",
-    _duration(med_cur),
-    f"{med_cur - med_prev:+.1f} 小时" if med_ok else None,
-    delta_color="inverse",
-)
-_data_expander("概览", ov.reset_index(), None)
+_say(narrative.overview(report))
+_metrics(report)
+b1, b2, b3, _ = st.columns([1, 1, 1, 2])
+_link_button(flt, "查看本期全部咨询", drill.Mark(), "all", b1)
+_link_button(flt, "查看待处理咨询", drill.Mark(status="submitted"), "waiting", b2)
+_link_button(flt, "查看已完成咨询", drill.Mark(status="completed"), "done", b3)
+_data_expander(flt, "概览", report.overview)
 
 st.header("按询保内容")
-st.markdown(
-    "本期"
-    + "，".join(
-        f"{r['询保内容']} {_fmt_int(r['数量'])} 条（{_fmt_pct(r['占比'])}）"
-        for _, r in by_intent.iterrows()
-    )
-    + "。"
+_say(narrative.by_intent(report))
+st.caption("点击图中的柱可在咨询处理中查看这些咨询。")
+bar = Chart("intent_bar", report.by_intent, {"subtitle": sub})
+_clickable(flt, bar, K + "intent_chart")
+_data_expander(flt, "按询保内容", report.by_intent[["询保内容", "数量", "占比"]], bar)
+share_chart = Chart("intent_share", report.share, {"granularity": flt.granularity, "subtitle": sub})
+_clickable(flt, share_chart, K + "share_chart")
+_data_expander(
+    flt, "询保内容占比", report.share[["bucket", "询保内容", "数量", "占比"]], share_chart
 )
-bar = charts.intent_bar(by_intent)
-_chart(bar)
-_data_expander("按询保内容", by_intent[["询保内容", "数量", "占比"]], bar)
-share = _share(flt)
-share_chart = charts.intent_share(share)
-_chart(share_chart)
-_data_expander("询保内容占比", share[["期间", "询保内容", "数量", "占比"]], share_chart)
 
 st.header("按地区")
-drill: str | None = flt.province_code or st.session_state.get(DRILL_KEY)
-if drill and not flt.province_code and st.button("← 返回全部省份", key="reports_back"):
+drilled: str | None = flt.province_code or st.session_state.get(DRILL_KEY)
+if drilled and not flt.province_code and st.button("← 返回全部省份", key=K + "back"):
     st.session_state.pop(DRILL_KEY, None)
-    drill = None
+    drilled = None
     st.rerun()
-regions_df = _by_region(flt, drill)
-if drill:
-    top_city = regions_df.iloc[0] if len(regions_df) else None
-    lead = (
-        f"，最多的是{top_city['地区']}（{_fmt_int(top_city['数量'])} 条）"
-        if top_city is not None
-        else ""
-    )
-    st.markdown(
-        f"{regions.name(drill)}本期共 **{_fmt_int(regions_df['数量'].sum())}** 条咨询，"
-        f"来自 {len(regions_df)} 个城市{lead}。"
-    )
-    region_chart = charts.region_bar(
-        regions_df, title=f"{regions.name(drill)}各城市咨询数量", selectable=False
-    )
-    _chart(region_chart, key="reports_city_chart")
+if drilled:
+    regions_df = report.regions if flt.province_code else _cities(flt, drilled)
+    title = f"{regions.name(drilled)}各城市咨询数量"
 else:
-    top3 = "、".join(regions_df["地区"].head(3))
-    share3 = regions_df["数量"].head(3).sum() / regions_df["数量"].sum()
-    st.markdown(f"咨询最多的省份是{top3}，合计占 {_fmt_pct(share3)}。点击省份查看其城市。")
-    region_chart = charts.region_bar(regions_df, title="各省份咨询数量", selectable=True)
-    event = _chart(region_chart, on_select="rerun", key="reports_region_chart")
-    picked = (event.selection or {}).get(charts.PROVINCE_SELECTION) if event else None
-    if picked:
-        st.session_state[DRILL_KEY] = picked[0]["code"]
-        st.rerun()
+    regions_df = report.regions
+    title = "各省份咨询数量"
+_say(narrative.by_region(regions_df, drilled))
+st.caption("点击地区的柱可在咨询处理中查看这些咨询。")
+region_sub = narrative.caption(replace(flt, province_code=drilled)) if drilled else sub
+region_chart = Chart("region_bar", regions_df, {"title": title, "subtitle": region_sub})
+_clickable(flt, region_chart, K + f"region_chart_{drilled or 'all'}", province=drilled)
+if not drilled:
     choice = st.selectbox(
         "查看省份的城市",
         [None, *regions_df["code"]],
         format_func=lambda c: "请选择省份" if c is None else regions.name(c),
-        key="reports_drill_select",
+        key=K + "drill_select",
     )
     if choice:
         st.session_state[DRILL_KEY] = choice
-        st.session_state.pop("reports_drill_select", None)
+        st.session_state.pop(K + "drill_select", None)
         st.rerun()
-_data_expander("按地区", regions_df[["地区", "数量"]], region_chart)
+_data_expander(flt, "按地区", regions_df[["地区", "数量"]], region_chart)
 
 st.header("趋势")
-tr = _trend(flt)
-gran_label = reports.GRANULARITIES[flt.granularity]
-per_bucket = tr.groupby("期间")["数量"].sum()
-peak_at, peak = per_bucket.idxmax(), per_bucket.max()
-st.markdown(
-    f"按{gran_label}统计共 {len(per_bucket)} 个{gran_label}期间，平均每{gran_label} "
-    f"{per_bucket.mean():,.0f} 条，最高在 {peak_at:%Y-%m-%d} 起的一{gran_label}（{_fmt_int(peak)} 条）。"
-)
-trend_chart = charts.trend_chart(tr, gran_label)
-_chart(trend_chart)
-_data_expander("趋势", tr[["期间", "询保内容", "数量"]], trend_chart)
+_say(narrative.trend(report))
+st.caption("点击图中的点可在咨询处理中查看该期间的这些咨询。")
+trend_chart = Chart("trend_chart", report.trend, {"granularity": flt.granularity, "subtitle": sub})
+_clickable(flt, trend_chart, K + "trend_chart")
+_data_expander(flt, "趋势", report.trend[["bucket", "询保内容", "数量"]], trend_chart)
 
 st.header("处理效率")
-eff = _efficiency(flt)
-mix, times, overdue = eff["status_mix"], eff["completion_time"], eff["overdue"]
-done = int(mix.loc[mix["status"] == "completed", "数量"].sum())
-fast = times.loc[times["序号"] <= 1, "数量"].sum()
-st.markdown(
-    f"本期已完成 {_fmt_int(done)} 条，其中 {_fmt_pct(fast / done if done else None)} 在 24 小时内完成；"
-    f"仍有 **{_fmt_int(overdue)}** 条已提交咨询超过 {reports.get_settings().sla_working_days} "
-    "个工作日未处理（超时）。"
-)
-mix_chart = charts.status_mix_chart(mix)
-_chart(mix_chart)
-_data_expander("处理状态", mix[["询保内容", "状态", "数量"]], mix_chart)
-if done:
-    time_chart = charts.completion_time_chart(times)
-    _chart(time_chart)
-    _data_expander("处理用时", times[["用时", "数量"]], time_chart)
+_say(narrative.efficiency(report))
+st.caption("点击图中的柱可在咨询处理中查看这些咨询。")
+if report.overdue:
+    _link_button(flt, f"查看 {report.overdue:,} 条超时咨询", drill.Mark(overdue=True), "overdue")
+mix_chart = Chart("status_mix_chart", report.status_mix, {"subtitle": sub})
+_clickable(flt, mix_chart, K + "mix_chart")
+_data_expander(flt, "处理状态", report.status_mix[["询保内容", "状态", "数量"]], mix_chart)
+if report.completion_time["数量"].sum():
+    time_chart = Chart("completion_time_chart", report.completion_time, {"subtitle": sub})
+    _clickable(flt, time_chart, K + "time_chart")
+    _data_expander(flt, "处理用时", report.completion_time[["用时", "数量"]], time_chart)
 else:
     st.info("本期还没有已完成的咨询，暂无处理用时分布。", icon=":material/info:")
+
+st.header("人员工作量")
+with st.spinner("正在统计人员工作量…"):
+    workload = _workload(flt)
+_say(narrative.workload(workload))
+st.caption("点击列名排序；点击数字或姓名可在咨询处理中查看这些咨询。")
+_workload_table(flt, workload)
+if workload["待处理"].sum():
+    load_chart = Chart("workload_chart", workload, {"subtitle": sub})
+    _clickable(flt, load_chart, K + "workload_chart", status="submitted")
+else:
+    load_chart = None
+_data_expander(flt, "人员工作量", report_file.workload_table(workload), load_chart)

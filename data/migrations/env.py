@@ -22,6 +22,10 @@ def run_migrations_online() -> None:
             compare_type=True,
         )
         with context.begin_transaction():
+            if connection.dialect.name == "postgresql":
+                # Several app processes starting at once on one database: one migrates, the
+                # others wait here and then find the schema at head (DDL is transactional).
+                connection.exec_driver_sql("SELECT pg_advisory_xact_lock(7300013)")
             context.run_migrations()
         connection.commit()
 

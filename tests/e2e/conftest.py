@@ -10,20 +10,17 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from dashboard.settings import ROOT
+from bench.app_server import CHROMIUM, CHROMIUM_ARGS, start_streamlit, stop_process
+from bench.app_server import free_port as _free_port  # the name test_sso_e2e.py patches
 
-CHROMIUM = "/usr/bin/chromium"
 DEMO_PASSWORD = "demo-pass-2026"
 
 
@@ -43,20 +40,20 @@ class Server:
     log: Path
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def start_server(
+    tmp: Path,
+    *,
+    demo_rows: int = 400,
+    extra_env: dict | None = None,
+    database_url: str | None = None,
+    name: str = "streamlit",
+) -> Server:
+    """The README's start command (``streamlit run dashboard/server.py``, ``bench.app_server``)
+    on a free port, with a fresh SQLite database in ``tmp`` unless ``database_url`` names another.
 
-
-def start_server(tmp: Path, *, demo_rows: int = 400, extra_env: dict | None = None) -> Server:
-    """``streamlit run dashboard/app.py`` on a free port with a fresh SQLite database in ``tmp``.
-
-    Waits on /_stcore/health, then loads the page once so that start-up (migrations, demo data)
-    is done before the first test looks at it.
+    Waits on /healthz, which answers once start-up (migrations, demo data) is done.
     """
-    port = _free_port()
-    database_url = f"sqlite:///{tmp / 'e2e.db'}"
+    database_url = database_url or f"sqlite:///{tmp / 'e2e.db'}"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DASHBOARD_", "DATABASE_URL"))}
     env.update(
         DATABASE_URL=database_url,
@@ -65,51 +62,13 @@ def start_server(tmp: Path, *, demo_rows: int = 400, extra_env: dict | None = No
         STREAMLIT_BROWSER_GATHER_USAGE_STATS="false",
     )
     env.update(extra_env or {})
-    log = tmp / "streamlit.log"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(ROOT / "dashboard" / "app.py"),
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-            "--server.fileWatcherType",
-            "none",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"streamlit exited early:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        process.kill()
-        raise RuntimeError(f"streamlit did not become healthy:\n{log.read_text()}")
+    log = tmp / f"{name}.log"
+    url, process = start_streamlit(_free_port(), env, log, timeout_s=60)
     return Server(url=url, database_url=database_url, process=process, log=log)
 
 
 def stop_server(server: Server) -> None:
-    server.process.terminate()
-    try:
-        server.process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        server.process.kill()
+    stop_process(server.process)
 
 
 @pytest.fixture(scope="session")
@@ -126,15 +85,7 @@ def browser_type_launch_args(browser_type_launch_args):
     return {
         **browser_type_launch_args,
         "executable_path": CHROMIUM,
-        "args": [
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-        ],
+        "args": list(CHROMIUM_ARGS),
     }
 
 
@@ -166,6 +117,21 @@ def login(page, server: Server, username: str, password: str = DEMO_PASSWORD) ->
     page.get_by_label("密码").fill(password)
     page.get_by_role("button", name="登录").click()
     expect(page.get_by_role("button", name="退出登录")).to_be_visible(timeout=20_000)
+
+
+def session_cookie(context) -> dict | None:
+    return next((c for c in context.cookies() if c["name"] == "inq_session"), None)
+
+
+def wait_for_session_cookie(page, timeout_s: float = 20) -> dict:
+    """The login's session cookie, once the page has fetched it (``dashboard.sessions``)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        cookie = session_cookie(page.context)
+        if cookie:
+            return cookie
+        page.wait_for_timeout(200)
+    raise AssertionError("the page never fetched its session cookie")
 
 
 def copy_screens(src: Path, dest: Path) -> None:

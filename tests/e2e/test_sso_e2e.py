@@ -83,6 +83,10 @@ def test_staff_log_in_through_the_oidc_provider(page, sso_server, shots):
     expect(page.get_by_role("heading", name="咨询处理")).to_be_visible()
     expect(page.get_by_text("业务人员小李（业务人员）")).to_be_visible()
     page.screenshot(path=shots / "sso-staff.png", full_page=True)
+    # A single-sign-on login gets the same session as a password login: it survives a reload.
+    assert e2e.wait_for_session_cookie(page)["httpOnly"]
+    page.reload()
+    expect(page.get_by_text("业务人员小李（业务人员）")).to_be_visible(timeout=30_000)
     # 退出登录 ends the SSO session too: the provider's end-session page, then back to the login
     # page of the app, and a fresh visit does not log in again by itself.
     page.get_by_role("button", name="退出登录").click()

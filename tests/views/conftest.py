@@ -28,3 +28,29 @@ def login(at: AppTest, username: str, password: str) -> AppTest:
     next(b for b in at.button if b.label == "登录").click()
     at.run()
     return at
+
+
+def logged_in_as(user):
+    """What ``common.login`` leaves in the session state: for running a page script on its own
+    (its session is a real ``user_session`` row)."""
+    from dashboard import db, sessions
+    from dashboard.views import common
+
+    with db.session_scope() as session:
+        started = sessions.start(session, user=user)
+    return common.Auth(user_id=user.id, session_id=started.session_id, user=user)
+
+
+def idle_for(at: AppTest, minutes: float) -> None:
+    """Make the logged-in session of ``at`` look idle for ``minutes`` (its last activity moved
+    back in the database, where the idle timeout is checked)."""
+    from datetime import timedelta
+
+    from dashboard import db
+    from dashboard.views import common
+    from models import UserSession, utcnow
+
+    with db.session_scope() as session:
+        row = session.get(UserSession, at.session_state[common.AUTH_KEY].session_id)
+        row.last_seen_at = utcnow() - timedelta(minutes=minutes)
+        session.add(row)

@@ -3,16 +3,18 @@ save / edit / submit, 新增, and that a company never sees another company's in
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 from sqlmodel import select
+from streamlit.proto.Dataframe_pb2 import Dataframe as DataframeProto
 from streamlit.testing.v1 import AppTest
 
-from dashboard import clock, db, inquiries, regions
+from dashboard import clock, db, inquiries, regions, sessions
 from dashboard.views import common
 from dashboard.views.entry_state import STATE_KEY, WIDGET_KEYS
-from models import Inquiry, utcnow
+from models import Inquiry
 from tests.conftest import PASSWORD, valid_form
 from tests.views.conftest import APP, login
 
@@ -269,9 +271,8 @@ def test_saving_creates_a_draft_with_a_serial_and_saving_again_keeps_it(app, use
     assert at.text_input[0].value == stored.serial
     assert _widget(at, "mobile").value == "13912345678"  # the stored, normalised number
     table = at.dataframe[0].value
-    assert list(table.columns) == [
+    assert list(table.columns) == [  # one company name throughout: no column repeating it
         "询保流水号",
-        "公司名称",
         "联系人",
         "联系电话",
         "联系邮箱",
@@ -281,7 +282,6 @@ def test_saving_creates_a_draft_with_a_serial_and_saving_again_keeps_it(app, use
     ]
     assert table.iloc[0].to_dict() == {
         "询保流水号": stored.serial,
-        "公司名称": "甲公司进出口有限公司",
         "联系人": "王五",
         "联系电话": "13912345678",
         "联系邮箱": "wangwu@example.com",
@@ -430,7 +430,11 @@ def test_another_companys_inquiry_is_never_shown_even_with_a_tampered_session(ap
 @pytest.mark.parametrize("username", ["staff", "manager", "admin"])
 def test_other_roles_cannot_reach_the_page(engine, users, username):
     at = AppTest.from_file(APP.replace("app.py", "views/entry.py"), default_timeout=30)
-    at.session_state[common.AUTH_KEY] = common.Auth(user_id=users[username].id, last_seen=utcnow())
+    with db.session_scope() as session:
+        started = sessions.start(session, user=users[username])
+    at.session_state[common.AUTH_KEY] = common.Auth(
+        user_id=users[username].id, session_id=started.session_id, user=users[username]
+    )
     at.run()
     assert [e.value for e in at.error] == ["您没有访问此页面的权限"]
     assert not at.text_input and not at.button
@@ -484,3 +488,264 @@ def test_a_draft_changed_elsewhere_is_not_overwritten(app, users, engine):
     assert _widget(at, "contact_name").value == "本页的修改"
     [stored] = [i for i in _stored(engine) if i.id == draft.id]
     assert stored.contact_name == "另一个标签页"
+
+
+# --------------------------------------------------------------------------------------------
+# Where the outcome of an action shows: under the buttons and as a toast, never only at the top
+
+
+def _in_order(at: AppTest) -> list:
+    """The elements of the page body in the order the browser shows them."""
+    found: list = []
+
+    def walk(node) -> None:
+        children = getattr(node, "children", None)
+        if children is None:
+            found.append(node)
+            return
+        for child in children.values():
+            walk(child)
+
+    walk(at.main)
+    return found
+
+
+def _position(at: AppTest, predicate) -> int:
+    return next(i for i, node in enumerate(_in_order(at)) if predicate(node))
+
+
+def _button_position(at: AppTest, label: str) -> int:
+    return _position(at, lambda n: n.type == "button" and n.label == label)
+
+
+def _toasts(at: AppTest) -> list[tuple[str, int]]:
+    """(text, duration in seconds; 0 = stays until closed) of the toasts of the last run."""
+    return [(t.value, t.proto.duration) for t in at.toast]
+
+
+def test_a_save_conflict_is_shown_under_the_buttons_and_in_a_toast_that_stays(app, users, engine):
+    draft, _ = _draft_and_submitted(users)
+    at = _open(app)
+    _select_row(at, _row_index(at, draft.serial))
+    with db.session_scope() as session:  # the same draft saved in another browser tab
+        inquiries.save_draft(
+            session,
+            actor=users["company"],
+            form=valid_form(contact_name="另一个标签页"),
+            inquiry_id=draft.id,
+        )
+    _type(at, contact_name="本页的修改")
+    _click(at, "保存")
+    conflict = _position(at, lambda n: n.type == "error" and "已在别处被修改" in n.value)
+    assert conflict > _button_position(at, "保存")  # beside the button, not above the form
+    assert conflict > _position(
+        at, lambda n: n.type == "text_input" and n.key == WIDGET_KEYS["email"]
+    )
+    [(text, duration)] = [t for t in _toasts(at) if "已在别处被修改" in t[0]]
+    assert duration == 0  # stays until the user closes it
+    assert draft.serial in text
+
+    at.run()  # the user types on: the message stays under the buttons, the toast is not repeated
+    assert any("已在别处被修改" in e.value for e in at.error)
+    assert not at.toast
+
+    # The way out: reopen the inquiry as stored now (what the other tab saved).
+    _click(at, "重新打开该申请")
+    assert _widget(at, "contact_name").value == "另一个标签页"
+    assert [t for t, _ in _toasts(at)] == [f"已重新载入询保申请 {draft.serial}（暂存）"]
+    assert at.text_input[0].value == draft.serial
+    assert not at.error and "重新打开该申请" not in _buttons(at)
+    _type(at, contact_name="重新打开后的修改")
+    _click(at, "保存")
+    assert not at.error
+    [stored] = [i for i in _stored(engine) if i.id == draft.id]
+    assert stored.contact_name == "重新打开后的修改"
+
+
+def test_a_draft_submitted_in_another_tab_offers_to_reopen_it_read_only(app, users):
+    draft, _ = _draft_and_submitted(users)
+    at = _open(app)
+    _select_row(at, _row_index(at, draft.serial))
+    with db.session_scope() as session:  # submitted in another browser tab
+        inquiries.submit(session, actor=users["company"], form=valid_form(), inquiry_id=draft.id)
+    _type(at, contact_name="本页的修改")
+    _click(at, "保存")
+    assert any("已提交" in e.value for e in at.error)
+    assert _position(at, lambda n: n.type == "error") > _button_position(at, "新增")
+    _click(at, "重新打开该申请")
+    assert _widget(at, "contact_name").disabled
+    assert _widget(at, "contact_name").value == "张三"  # as stored, not as typed here
+    assert "保存" not in _buttons(at)
+
+
+def test_a_saved_draft_is_confirmed_under_the_buttons_and_in_a_fading_toast(app, users, engine):
+    at = _open(app)
+    _fill_valid(at)
+    _click(at, "保存")
+    [stored] = _stored(engine)
+    [success] = at.success
+    assert stored.serial in success.value
+    assert _position(at, lambda n: n.type == "success") > _button_position(at, "保存")
+    assert _toasts(at) == [(f"已保存为暂存，询保流水号 {stored.serial}", 4)]
+
+
+def test_a_submit_is_confirmed_under_the_remaining_button_and_in_a_toast(app, users, engine):
+    at = _open(app)
+    _fill_valid(at)
+    _click(at, "提交")
+    _click(at, "确认提交")
+    [stored] = _stored(engine)
+    assert _position(at, lambda n: n.type == "success") > _button_position(at, "新增")
+    assert [t for t, _ in _toasts(at)] == [
+        f"已提交，询保流水号 {stored.serial}。我们将及时与您联系。"
+    ]
+
+
+def test_field_errors_stay_by_their_fields_and_the_summary_is_under_the_buttons(app, users):
+    at = _open(app)
+    _type(at, **{**TYPED, "mobile": "12345"})
+    _click(at, "保存")
+    order = _in_order(at)
+    field_error = next(
+        i for i, n in enumerate(order) if n.type == "markdown" and "联系手机格式不正确" in n.value
+    )
+    mobile = next(
+        i for i, n in enumerate(order) if getattr(n, "key", None) == WIDGET_KEYS["mobile"]
+    )
+    assert mobile < field_error < _button_position(at, "保存")
+    summary = _position(at, lambda n: n.type == "error" and "请修正以下内容" in n.value)
+    assert summary > _button_position(at, "提交")
+    [(text, duration)] = _toasts(at)
+    assert "需要修正" in text and duration == 0
+
+    # The toast belongs to the click: typing on keeps the summary, with no new toast.
+    _type(at, contact_name="王五五")
+    at.run()
+    assert any("请修正以下内容" in e.value for e in at.error)
+    assert not at.toast
+
+
+def test_clicking_any_cell_of_a_row_opens_it(app, users):
+    draft, sent = _draft_and_submitted(users)
+    at = _open(app)
+    key = at.session_state[STATE_KEY].list_key
+    cell = [_row_index(at, draft.serial), "联系人"]
+    at.session_state[key] = {"selection": {"rows": [], "columns": [], "cells": [cell]}}
+    at.run()
+    assert not at.exception
+    assert at.text_input[0].value == draft.serial
+    assert _widget(at, "contact_name").value == "草稿联系人"
+    assert [t for t, _ in _toasts(at)] == [f"已在上方表单中打开询保申请 {draft.serial}（暂存）"]
+
+    # The open draft's row stays ticked; a cell of another row opens that row.
+    key = at.session_state[STATE_KEY].list_key
+    ticked = _row_index(at, draft.serial)
+    cell = [_row_index(at, sent.serial), "公司名称"]
+    at.session_state[key] = {"selection": {"rows": [ticked], "columns": [], "cells": [cell]}}
+    at.run()
+    assert at.text_input[0].value == sent.serial
+    assert _widget(at, "contact_name").disabled
+
+    # A cell of the row already open changes nothing.
+    key = at.session_state[STATE_KEY].list_key
+    own = [_row_index(at, sent.serial), "联系人"]
+    at.session_state[key] = {"selection": {"rows": [], "columns": [], "cells": [own]}}
+    at.run()
+    assert at.text_input[0].value == sent.serial
+    assert not at.toast
+
+
+def test_a_click_on_any_cell_selects_and_company_names_show_only_when_they_differ(app, users):
+    _draft_and_submitted(users)
+    at = _open(app)
+    frame = at.dataframe[0]
+    modes = {DataframeProto.SelectionMode.Name(m) for m in frame.proto.selection_mode}
+    assert modes == {"SINGLE_ROW", "SINGLE_CELL"}  # the checkbox, and a cell anywhere in a row
+    assert "公司名称" not in frame.value.columns  # both rows: the same, the account's company
+
+    branch = "深圳市前海蛇口自由贸易试验区国际供应链管理有限公司第一分公司"
+    with db.session_scope() as session:
+        inquiries.save_draft(session, actor=users["company"], form=valid_form(company_name=branch))
+    at.run()
+    frame = at.dataframe[0]
+    assert list(frame.value["公司名称"])[0] == branch  # in full, newest first
+    columns = json.loads(frame.proto.columns)
+    assert "width" not in columns.get("公司名称", {})  # it fits the name, no fixed cut
+
+
+def test_a_company_without_inquiries_sees_a_chinese_empty_state(app, users):
+    at = _open(app)
+    assert not at.dataframe
+    assert [i.value for i in at.info] == [
+        "您还没有询保申请。填写上方表单并保存后，申请会显示在这里。"
+    ]
+
+
+# --------------------------------------------------------------------------------------------
+# The insurer's reply (处理意见) and the progress line
+
+
+def _page_text(at: AppTest) -> str:
+    """Every text the page shows (values and labels of every element, tables included)."""
+    parts = []
+
+    def walk(node):
+        children = getattr(node, "children", None)
+        if isinstance(children, dict):
+            for child in children.values():
+                walk(child)
+            return
+        for name in ("value", "label", "body", "placeholder", "help"):
+            value = getattr(node, name, None)
+            if isinstance(value, str):
+                parts.append(value)
+            elif hasattr(value, "to_csv"):
+                parts.append(value.to_csv())
+
+    walk(at._tree)
+    return "\n".join(parts)
+
+
+def test_the_company_reads_the_reply_and_its_time_but_never_the_internal_notes(app, users):
+    _, sent = _draft_and_submitted(users)
+    at = _open(app)
+    _select_row(at, _row_index(at, sent.serial))
+    progress = next(c.value for c in at.caption if c.value.startswith("办理进度："))
+    assert "已提交（" in progress and "等待受理" in progress and progress.endswith("待完成")
+    assert "处理意见" not in [m.value for m in at.markdown]
+
+    with db.session_scope() as s:
+        inquiries.assign(s, actor=users["staff"], inquiry_id=sent.id, assignee_id=users["staff"].id)
+        inquiries.add_note(s, actor=users["staff"], inquiry_id=sent.id, text="内部备注：客户压价")
+        (done,) = inquiries.complete(
+            s, actor=users["staff"], inquiry_ids=[sent.id], note="已为贵司报价\n请查收邮件"
+        )
+    at.run()
+    assert not at.exception
+    assert "**处理意见**" in [m.value for m in at.markdown]
+    assert "已为贵司报价  \n请查收邮件" in [m.value for m in at.markdown]
+    finished = clock.local_time(done.completed_at).strftime("%Y-%m-%d %H:%M")
+    assert f"完成时间：{finished}" in [c.value for c in at.caption]
+    progress = next(c.value for c in at.caption if c.value.startswith("办理进度："))
+    assert "业务人员已受理（" in progress and progress.endswith(f"已完成（{finished}）")
+    assert "STAFF" not in progress  # staff stay unnamed by default
+    shown = _page_text(at)
+    assert "已为贵司报价" in shown and sent.serial in shown  # the walk sees the page
+    assert "内部备注" not in shown and "客户压价" not in shown
+    assert not any(t.label == "处理意见" for t in at.text_area)  # read-only text, no input
+
+
+def test_the_progress_line_names_the_staff_member_when_the_insurer_chooses(app, users, monkeypatch):
+    from dashboard.settings import get_settings
+
+    monkeypatch.setenv("DASHBOARD_SHOW_STAFF_NAMES", "1")
+    get_settings.cache_clear()
+    _, sent = _draft_and_submitted(users)
+    with db.session_scope() as s:
+        inquiries.assign(
+            s, actor=users["staff"], inquiry_id=sent.id, assignee_id=users["staff2"].id
+        )
+    at = _open(app)
+    _select_row(at, _row_index(at, sent.serial))
+    progress = next(c.value for c in at.caption if c.value.startswith("办理进度："))
+    assert "业务人员 STAFF2已受理（" in progress

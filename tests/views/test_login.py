@@ -13,7 +13,7 @@ from dashboard import accounts, db, seed
 from dashboard.settings import get_settings
 from models import utcnow
 from tests.conftest import PASSWORD
-from tests.views.conftest import login
+from tests.views.conftest import idle_for, login
 
 NEUTRAL = "用户名或密码错误，或账号已被锁定，请稍后再试"
 
@@ -67,10 +67,10 @@ def test_idle_sessions_expire_and_say_so(app, users, monkeypatch):
     get_settings.cache_clear()
     login(app, "staff", PASSWORD)
     assert "auth" in app.session_state
-    app.session_state["auth"].last_seen = utcnow() - timedelta(minutes=4)
+    idle_for(app, 4)
     app.run()
     assert "auth" in app.session_state and app.title[0].value != "投保咨询系统"
-    app.session_state["auth"].last_seen = utcnow() - timedelta(minutes=6)
+    idle_for(app, 6)
     app.run()
     assert "auth" not in app.session_state
     assert [t.label for t in app.text_input] == ["用户名", "密码"]

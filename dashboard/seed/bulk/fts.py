@@ -13,6 +13,7 @@ import os
 import re
 import sqlite3
 import tempfile
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -127,7 +128,13 @@ class SideIndex:
 
     SOURCE = "seed_source"
 
-    def __init__(self, database: str, cur: Any, statements: dict[str, list[str]]) -> None:
+    def __init__(
+        self,
+        database: str,
+        cur: Any,
+        statements: dict[str, list[str]],
+        prepare: Callable[[sqlite3.Connection], None] | None = None,
+    ) -> None:
         self.statements = statements
         directory = os.path.dirname(os.path.abspath(database))
         bulkload.remove_orphans(directory)
@@ -143,6 +150,8 @@ class SideIndex:
             self.conn = sqlite3.connect(
                 self.path, isolation_level=None, check_same_thread=False, timeout=15
             )
+            if prepare is not None:  # e.g. the SQL functions the statements call
+                prepare(self.conn)
             self.conn.execute("PRAGMA journal_mode=OFF")  # a scratch file: nothing to recover
             self.conn.execute("PRAGMA synchronous=OFF")
             self.conn.execute("PRAGMA cache_size=-200000")
@@ -218,3 +227,39 @@ class SideIndex:
         for suffix in ("", "-journal", "-wal", "-shm"):
             with contextlib.suppress(FileNotFoundError):
                 os.remove(self.path + suffix)
+
+
+class SideIndexes:
+    """Several indexes built beside, each by its own ``SideIndex`` (a scratch database and a
+    thread of its own), so that one index's work does not wait for the other's. SQLite runs
+    without the GIL; the text of the index of 1–2 character terms is made in Python, with it,
+    so that index's thread also slows the load's own Python (BENCHMARKS.md: at a million rows
+    the seed is a third slower than without that index)."""
+
+    def __init__(
+        self, database: str, cur: Any, statements: dict[str, list[str]], **options
+    ) -> None:
+        """``statements`` per index; ``options`` are each ``SideIndex``'s."""
+        self.sides: list[SideIndex] = []
+        try:
+            for table, of_table in statements.items():
+                self.sides.append(SideIndex(database, cur, {table: of_table}, **options))
+        except BaseException:
+            self.close()
+            raise
+
+    def submit(self, first_id: int, last_id: int) -> None:
+        for side in self.sides:
+            side.submit(first_id, last_id)
+
+    def copy_into(self, conn: sqlite3.Connection) -> None:
+        for side in self.sides:
+            side.copy_into(conn)
+
+    def redo_on(self, conn: sqlite3.Connection) -> None:
+        for side in self.sides:
+            side.redo_on(conn)
+
+    def close(self) -> None:
+        for side in self.sides:
+            side.close()

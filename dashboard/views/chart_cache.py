@@ -1,0 +1,59 @@
+"""Report charts at the view edge: a chart of ``dashboard.charts`` named with its data and
+options (``Chart``), whose Vega-Lite spec is cached and whose PNG is made only on download.
+
+Building an altair chart and checking it against the Vega-Lite schema were most of 统计报表's
+CPU at every rerun, also when only a widget changed (BENCHMARKS.md, "report page"). Here a spec
+is made once per distinct data and options, without the schema check (tests/test_charts.py
+checks every chart's spec against the schema), and handed to ``st.vega_lite_chart``.
+"""
+
+from __future__ import annotations
+
+import pickle
+from dataclasses import dataclass, field
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import charts
+
+#: Seconds a cached report section (``views/reports.py``) or chart spec lives: a completion by
+#: staff in another session shows up soon even without a clear, and the specs of periods no
+#: longer looked at go soon.
+TTL = 30
+
+
+@st.cache_data(
+    ttl=TTL,
+    show_spinner=False,
+    max_entries=100,
+    # A small frame pickles in well under a millisecond; Streamlit's own hash of a frame with
+    # text columns converts them first (several ms each, at every rerun).
+    hash_funcs={pd.DataFrame: pickle.dumps},
+)
+def _spec(kind: str, data: pd.DataFrame, **options) -> dict:
+    """The Vega-Lite spec of ``charts.<kind>(data, **options)``, made once per distinct data and
+    options: see the module's docstring. Its data as frames: Streamlit sends
+    each as Arrow, and makes a frame of a list of records far more slowly itself."""
+    spec = getattr(charts, kind)(data, **options).to_dict(validate=False)
+    spec["datasets"] = {name: pd.DataFrame(rows) for name, rows in spec.get("datasets", {}).items()}
+    return spec
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A chart of ``dashboard.charts`` by name, its data and options: its spec comes from the
+    cache, and its PNG is made only when someone downloads it."""
+
+    kind: str
+    data: pd.DataFrame
+    options: dict = field(default_factory=dict)
+
+    def spec(self) -> dict:
+        return _spec(self.kind, self.data, **self.options)
+
+    def png(self) -> bytes:
+        import vl_convert as vlc
+
+        chart = getattr(charts, self.kind)(self.data, **self.options)
+        return vlc.vegalite_to_png(charts.for_file(chart).to_json(), scale=2)
