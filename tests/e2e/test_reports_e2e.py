@@ -119,7 +119,9 @@ def test_a_point_of_the_trend_opens_its_days_inquiries(page, app_server):
     from playwright.sync_api import expect
 
     _open_reports(page, app_server)
-    points = page.locator(".vega-embed path[aria-label^='期间:']")
+    # The points only (Vega's symbol marks): each line is labelled with its first datum too, and
+    # a click at the middle of a line's box lands on the chart's background.
+    points = page.locator(".vega-embed g.mark-symbol path[aria-label^='期间:']")
     expect(points.first).to_be_attached(timeout=20_000)
     labels = points.evaluate_all("els => els.map(e => e.getAttribute('aria-label'))")
     best = max(range(len(labels)), key=lambda i: _value(labels[i]))
