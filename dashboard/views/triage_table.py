@@ -140,14 +140,24 @@ def totals(result: queries.Page, counts) -> None:
     )
 
 
-def _table_clicked(table_key: str) -> None:
+def _table_clicked(table_key: str, row_ids: list[int]) -> None:
     """A click in the table. A header click selects its column (column selection is on so that
     Streamlit does not sort the rows on screen): sort the whole result by it if it is one of
-    ``HEADER_SORTS``, else say how to sort, and drop the column selection either way."""
+    ``HEADER_SORTS``, else say how to sort, and drop the column selection either way.
+
+    A click that selects exactly one row opens it here, before the run the click starts: that run
+    then draws the detail beside the list at once. Opened in the page script instead, it needed a
+    second run of the whole page (list, facets, sidebar), doubling the time to the detail."""
     ss = st.session_state
     selection = ss[table_key]["selection"]
     columns = selection.get("columns") or []
     if not columns:
+        rows = [i for i in selection.get("rows") or [] if 0 <= i < len(row_ids)]
+        page = state()
+        if rows != page.last_selection:
+            page.last_selection = rows
+            if len(rows) == 1:
+                page.open_id = row_ids[rows[0]]
         return
     ways = HEADER_SORTS.get(columns[0])
     if ways:
@@ -181,7 +191,8 @@ def table(result: queries.Page, names: dict[int, str]) -> list[Inquiry]:
         height=(min(len(frame), TABLE_ROWS) + 1) * ROW_HEIGHT + 3,
         column_order=NARROW_COLUMNS if narrow else LIST_COLUMNS,
         column_config=column_config(narrow, st.session_state[K + "sort"]),
-        on_select=lambda: _table_clicked(key),
+        # The ids of the rows as drawn: what the user clicked on, whatever the data is by then.
+        on_select=lambda ids=[r.id for r in result.rows]: _table_clicked(key, ids),
         selection_mode=("multi-row", "single-column"),
         key=key,
     )
