@@ -6,7 +6,8 @@ Asia/Shanghai day of the day ``d``, Monday week ``w`` or month ``m`` of ``submit
 key: ``report_count`` by province (``'*'``: the whole country), intent and status; ``report_city``
 by city and intent (the 按地区 drill-down); ``report_hours``, of completed ones, by the bucket
 (``HOUR_STEPS``) of the whole hours to completion (histogram exact, median within one hour under
-three days). A period is read as whole months (or weeks) plus the day rows at its edges.
+three days); ``report_workload``, of completed ones, by that bucket and the assignee (人员工作量:
+each person's completions and median; reading ``inquiry`` for it took seconds at 1M rows). A period is read as whole months (or weeks) plus the day rows at its edges.
 
 **One description.** ``DIMENSIONS`` says what each column counted by is for one inquiry (SQL over
 its columns), ``ROLLUPS`` what each table is (key, grains, whole-country rows, which inquiries).
@@ -29,7 +30,7 @@ transaction: a changed description takes effect, exactly, at the next start (one
 1M rows on SQLite); an unchanged one costs a catalogue query. Frozen DDL in the migrations would
 be a second copy that this repair (needed anyway after a killed bulk load) silently replaces.
 
-**Adding a report dimension** (say, counts by assignee) touches:
+**Adding a report dimension** (as counts by assignee were, for ``report_workload``) touches:
 
 1. here: a row of ``DIMENSIONS`` (``"assignee": Dimension("COALESCE({assignee_id}, 0)")``) and
    the column in its table's ``key`` in ``ROLLUPS`` (a new table: one more ``Rollup``). Triggers,
@@ -126,6 +127,7 @@ DIMENSIONS = {
     "city_code": Dimension("COALESCE({city_code}, '')"),  # '' for a province without cities
     "status": Dimension("{status}"),
     "hours": Dimension("{hours}", bucket=hour_bucket_sql, unbucketed="h"),
+    "assignee": Dimension("COALESCE({assignee_id}, 0)"),  # 0: nobody (未分配)
 }
 
 
@@ -161,6 +163,7 @@ ROLLUPS = (
     Rollup("report_count", key=("grain", "period", "province_code", "intent", "status"), grains="dwm", whole_country=True),
     Rollup("report_city", key=("grain", "province_code", "period", "city_code", "intent"), grains="dm"),
     Rollup("report_hours", key=("grain", "province_code", "period", "intent", "hours"), grains="dm", whole_country=True, completed_only=True),
+    Rollup("report_workload", key=("grain", "province_code", "period", "intent", "assignee", "hours"), grains="dm", whole_country=True, completed_only=True),
 )  # fmt: skip
 TABLES = tuple(r.table for r in ROLLUPS)
 #: The primary key of each table. The bulk seeder writes its day rows in this order, so they

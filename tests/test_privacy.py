@@ -306,8 +306,8 @@ def _everything(engine, manager) -> tuple:
                 if f not in ("flt", "made_at")
             ]
         tables = {
-            t: s.execute(sa.text(f"SELECT * FROM {t} ORDER BY 1, 2, 3, 4, 5")).all()
-            for t in rollup.TABLES
+            t: s.execute(sa.text(f"SELECT * FROM {t} ORDER BY {', '.join(key)}")).all()
+            for t, key in rollup.KEY_COLUMNS.items()
         }
     return sections, tables
 

@@ -40,6 +40,7 @@ def raw_rows(engine) -> list[dict]:
                 "city": i.city_code,
                 "submitted_at": i.submitted_at,
                 "completed_at": i.completed_at,
+                "assignee": i.assignee_id,
             }
             for i in s.exec(select(Inquiry)).all()
         ]
@@ -73,7 +74,7 @@ def hour_bucket(h: int) -> int:
 
 
 def expected_rollup(rows: list[dict]) -> dict[str, Counter]:
-    count, city, hours = Counter(), Counter(), Counter()
+    count, city, hours, workload = Counter(), Counter(), Counter(), Counter()
     for r in rows:
         if r["status"] not in COUNTED or r["submitted_at"] is None:
             continue
@@ -88,15 +89,24 @@ def expected_rollup(rows: list[dict]) -> dict[str, Counter]:
                 h = hour_bucket(whole_hours(r["submitted_at"], r["completed_at"]))
                 for prov in (r["province"], "*"):
                     hours[(grain, bucket_of(day, grain), prov, r["intent"], h)] += 1
-    return {"report_count": count, "report_city": city, "report_hours": hours}
+                    who = r["assignee"] or 0
+                    workload[(grain, bucket_of(day, grain), prov, r["intent"], who, h)] += 1
+    return {
+        "report_count": count,
+        "report_city": city,
+        "report_hours": hours,
+        "report_workload": workload,
+    }
 
 
 def stored_rollup(engine) -> dict[str, Counter]:
-    """The three tables as counters keyed like ``expected_rollup`` (rows of 0 left out)."""
+    """The tables as counters keyed like ``expected_rollup`` (rows of 0 left out)."""
     queries_ = {
         "report_count": "SELECT grain, period, province_code, intent, status, n FROM report_count",
         "report_city": "SELECT grain, period, province_code, city_code, intent, n FROM report_city",
         "report_hours": "SELECT grain, period, province_code, intent, hours, n FROM report_hours",
+        "report_workload": "SELECT grain, period, province_code, intent, assignee, hours, n "
+        "FROM report_workload",
     }
     out = {}
     with engine.connect() as conn:
@@ -482,9 +492,10 @@ def test_rebuild_rollup_command_repairs_a_rollup_changed_by_hand(engine, users, 
 
 def test_the_description_is_the_models_tables():
     """models.py reads the tables; the description writes them: the same columns and keys."""
-    from models import ReportCity, ReportCount, ReportHours
+    from models import ReportCity, ReportCount, ReportHours, ReportWorkload
 
-    models = {m.__tablename__: m.__table__ for m in (ReportCount, ReportCity, ReportHours)}
+    tables = (ReportCount, ReportCity, ReportHours, ReportWorkload)
+    models = {m.__tablename__: m.__table__ for m in tables}
     assert set(models) == set(rollup.TABLES)
     for r in rollup.ROLLUPS:
         table = models[r.table]

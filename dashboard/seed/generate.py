@@ -415,8 +415,6 @@ class InquiryRows:
             if is_demo:
                 owner = demo_owner_id
             status, submitted_at, completed_at = lifecycle(created_at)
-            if tally is not None and status != "draft":
-                _tally(tally, prov, city, intent, status, submitted_at, completed_at)
             company = companies[int(random_() * n_companies)]
             if random_() < 0.5:
                 company = place + company
@@ -429,6 +427,8 @@ class InquiryRows:
                 if n_handlers and status != "draft" and random_() < 0.7
                 else None
             )
+            if tally is not None and status != "draft":
+                _tally(tally, prov, city, intent, status, submitted_at, completed_at, assignee)
             created_text, submitted_text = text(created_at), text(submitted_at)
             completed_text = text(completed_at)
             append(
@@ -470,6 +470,7 @@ def _tally(
     status: str,
     submitted_at: int,
     completed_at: int | None,
+    assignee: int | None,
 ) -> None:
     """Count a submitted row in the rollup's day rows (``seed.bulk.DayTally``), as the triggers
     would: by the Shanghai day of its submission."""
@@ -482,3 +483,5 @@ def _tally(
         bucket = rollup.hour_bucket((completed_at - submitted_at) // 3600)
         key = (day, prov, intent, bucket)
         tally.hours[key] = tally.hours.get(key, 0) + 1
+        key = (day, prov, intent, assignee or 0, bucket)
+        tally.workload[key] = tally.workload.get(key, 0) + 1

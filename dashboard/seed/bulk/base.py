@@ -48,6 +48,7 @@ class DayTally:
         self.count: dict[tuple, int] = {}
         self.city: dict[tuple, int] = {}
         self.hours: dict[tuple, int] = {}
+        self.workload: dict[tuple, int] = {}
 
     def tables(self) -> dict[str, list[tuple]]:
         days: dict[int, str] = {}
@@ -68,6 +69,7 @@ class DayTally:
             "report_count": rows("report_count", self.count),
             "report_city": rows("report_city", self.city),
             "report_hours": rows("report_hours", self.hours),
+            "report_workload": rows("report_workload", self.workload),
         }
 
 
@@ -277,13 +279,14 @@ class BulkLoad:
             self._write_rows(cur, target, [("d", *r) for r in rows])
             return
         target = "seed_" + table
-        self._create_staging(cur, target, cols)
+        self._create_staging(cur, target, table, cols)
         self._write_rows(cur, target, rows)
         cur.execute(rollup.day_upsert(table, target))
         cur.execute("DROP TABLE " + target)
 
-    def _create_staging(self, cur: Any, table: str, cols: tuple[str, ...]) -> None:
-        """A temporary table of day rows: ``cols`` and ``n``."""
+    def _create_staging(self, cur: Any, table: str, like_table: str, cols: tuple[str, ...]) -> None:
+        """A temporary table of day rows: ``cols`` and ``n``, typed as in the rollup table
+        ``like_table``."""
         raise NotImplementedError
 
     def _write_rows(self, cur: Any, target: str, rows: list[tuple]) -> None:

@@ -131,10 +131,11 @@ class PostgresLoad(BulkLoad):
         ):
             copy.write(text + "\n")
 
-    def _create_staging(self, cur: Any, table: str, cols: tuple[str, ...]) -> None:
-        types = {"period": "date", "hours": "integer"}
-        columns = ", ".join(c + " " + types.get(c, "text") for c in cols)
-        cur.execute("CREATE TEMP TABLE " + table + " (" + columns + ", n integer)")
+    def _create_staging(self, cur: Any, table: str, like_table: str, cols: tuple[str, ...]) -> None:
+        # The rollup table's own column types: COPY then writes each value as the upsert needs it.
+        columns = ", ".join(cols)
+        sql = f"CREATE TEMP TABLE {table} AS SELECT {columns}, n FROM {like_table} WITH NO DATA"
+        cur.execute(sql)
 
     def _write_rows(self, cur: Any, target: str, rows: list[tuple]) -> None:
         with cur.copy("COPY " + target + " FROM STDIN") as copy:

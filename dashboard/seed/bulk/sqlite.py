@@ -198,7 +198,7 @@ class SqliteLoad(BulkLoad):
             self.begin()
             cur.executemany(f"INSERT INTO inquiry ({cols}) VALUES ({marks})", rows)
 
-    def _create_staging(self, cur: Any, table: str, cols: tuple[str, ...]) -> None:
+    def _create_staging(self, cur: Any, table: str, like_table: str, cols: tuple[str, ...]) -> None:
         cur.execute("CREATE TEMP TABLE " + table + " (" + ", ".join(cols) + ", n)")
 
     def _write_rows(self, cur: Any, target: str, rows: list[tuple]) -> None:
