@@ -3,8 +3,9 @@
 The real app (the README's ``streamlit run dashboard/server.py``, headless, on a free port) runs
 on the benchmark database of ``--rows N`` (``bench.database``: seeded by the CLI's seeder, or
 reused), and Playwright drives it in Debian's headless Chromium. Each browser session logs in as
-the manager and goes through the same round ``--repeat`` times, each round in a fresh browser
-context (a new login):
+the manager and goes through the same round ``--repeat`` times, each round in a new tab with the
+cookies cleared (a new login) in the user's own browser context, whose HTTP cache stays as a
+returning user's does (the front end's scripts are not fetched again at every login):
 
 login → 咨询处理; a province filter (then 重置筛选, untimed); a search for a company-name fragment;
 a click on the first row found, which opens its detail; a search for a mobile number of one
@@ -469,14 +470,22 @@ def _quoted(text: str) -> str:
     return re.escape(quote(text))
 
 
-async def one_round(
-    browser, base_url: str, sample: Sample, rec: Recorder, think_s: float, shots: Path | None
-) -> None:
-    """One user's round in a fresh browser context; a failed interaction ends the round."""
+async def new_context(browser, rec: Recorder):
+    """One user's browser: a context of its own (cookies, HTTP cache), Beijing time, Chinese."""
     context = await browser.new_context(
         viewport={"width": 1400, "height": 1000}, locale="zh-CN", timezone_id="Asia/Shanghai"
     )
     context.set_default_timeout(rec.timeout_ms)  # the untimed steps wait as long
+    return context
+
+
+async def one_round(
+    context, base_url: str, sample: Sample, rec: Recorder, think_s: float, shots: Path | None
+) -> None:
+    """One user's round in a new tab of the user's browser, logged out first (its cookies
+    cleared: a new login); the browser's HTTP cache stays, as a returning user's does. A failed
+    interaction ends the round."""
+    await context.clear_cookies()
     page = await context.new_page()
     timeout = rec.timeout_ms
 
@@ -609,14 +618,19 @@ async def one_round(
                 await page.screenshot(path=shots / f"failed-{int(time.time())}.png")
     finally:
         with contextlib.suppress(Exception):
-            await context.close()
+            await page.close()
 
 
 async def _user(browser, base_url, rounds, rec, think_s, shots, start_delay, name) -> None:
     await asyncio.sleep(start_delay)
-    for i, sample in enumerate(rounds, 1):
-        await one_round(browser, base_url, sample, rec, think_s, shots)
-        print(f"  {name}: round {i}/{len(rounds)} done", flush=True)
+    context = await new_context(browser, rec)
+    try:
+        for i, sample in enumerate(rounds, 1):
+            await one_round(context, base_url, sample, rec, think_s, shots)
+            print(f"  {name}: round {i}/{len(rounds)} done", flush=True)
+    finally:
+        with contextlib.suppress(Exception):
+            await context.close()
 
 
 @dataclass
@@ -655,7 +669,12 @@ async def drive(
             # One warm-up round, untimed: the first page load compiles the front end's scripts
             # and the server's first runs import the pages.
             warm = Recorder(rec.watch, False, rec.timeout_ms)
-            await one_round(browser, base_url, plan[0][0], warm, 0, None)
+            # Its own browser: each user's first visit loads the front end as a new one does.
+            context = await new_context(browser, warm)
+            try:
+                await one_round(context, base_url, plan[0][0], warm, 0, None)
+            finally:
+                await context.close()
             if warm.errors:
                 print(f"  warm-up: {'; '.join(warm.errors)}", flush=True)
             cpu0 = rec.watch.cpu_seconds()
