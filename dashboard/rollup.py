@@ -7,7 +7,8 @@ key: ``report_count`` by province (``'*'``: the whole country), intent and statu
 by city and intent (the 按地区 drill-down); ``report_hours``, of completed ones, by the bucket
 (``HOUR_STEPS``) of the whole hours to completion (histogram exact, median within one hour under
 three days); ``report_workload``, of completed ones, by that bucket and the assignee (人员工作量:
-each person's completions and median; reading ``inquiry`` for it took seconds at 1M rows). A period is read as whole months (or weeks) plus the day rows at its edges.
+each person's completions and median; reading ``inquiry`` for it took seconds at 1M rows). A
+period is read as whole months (or weeks) plus the day rows at its edges.
 
 **One description.** ``DIMENSIONS`` says what each column counted by is for one inquiry (SQL over
 its columns), ``ROLLUPS`` what each table is (key, grains, whole-country rows, which inquiries).
