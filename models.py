@@ -602,13 +602,13 @@ class ReportHours(SQLModel, table=True):
 
 
 class ReportWorkload(SQLModel, table=True):
-    """Completed inquiries by assignee (0: nobody) and completion-hour bucket: 人员工作量."""
+    """Completed inquiries of the whole country by assignee (0: nobody) and completion-hour
+    bucket: 人员工作量."""
 
     __tablename__ = "report_workload"
     __table_args__ = (_ROLLUP_ARGS,)
 
     grain: str = Field(primary_key=True, max_length=1)
-    province_code: str = Field(primary_key=True, max_length=6)
     period: date = Field(primary_key=True)
     intent: str = Field(primary_key=True, max_length=16)
     assignee: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})

@@ -63,11 +63,15 @@ def rollup_rows(
 ) -> Any:
     """Rows of a rollup table for the period as (bucket, *columns, n): whole buckets from their
     grain, the days at the edges from the day grain labelled with their bucket. ``province``:
-    a code, '*' for the whole country, None for every province (not the country rows)."""
+    a code, '*' for the whole country, None for every province (not the country rows); a table
+    without provinces (``report_workload``) counts the whole country only."""
     part = _split(start or flt.start, end or flt.end, granularity)
     c = table.c
     where = [c.intent.in_(flt.intents or tuple(INTENT_LABELS))]
-    if province is None:
+    if "province_code" not in c:
+        if province not in (None, rollup.ALL):
+            raise ValueError(f"{table.name} counts the whole country only")
+    elif province is None:
         where.append(c.province_code != rollup.ALL)
     else:
         where.append(c.province_code == province)

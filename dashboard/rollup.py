@@ -6,9 +6,11 @@ Asia/Shanghai day of the day ``d``, Monday week ``w`` or month ``m`` of ``submit
 key: ``report_count`` by province (``'*'``: the whole country), intent and status; ``report_city``
 by city and intent (the 按地区 drill-down); ``report_hours``, of completed ones, by the bucket
 (``HOUR_STEPS``) of the whole hours to completion (histogram exact, median within one hour under
-three days); ``report_workload``, of completed ones, by that bucket and the assignee (人员工作量:
-each person's completions and median; reading ``inquiry`` for it took seconds at 1M rows). A
-period is read as whole months (or weeks) plus the day rows at its edges.
+three days); ``report_workload``, of completed ones in the whole country, by that bucket and the
+assignee (人员工作量: each person's completions and median; reading ``inquiry`` for it took
+seconds at 1M rows. By province it had more rows than ``inquiry`` and made every completion write
+four rows on pages of their own, so one province's workload is read from ``inquiry``). A period is
+read as whole months (or weeks) plus the day rows at its edges.
 
 **One description.** ``DIMENSIONS`` says what each column counted by is for one inquiry (SQL over
 its columns), ``ROLLUPS`` what each table is (key, grains, whole-country rows, which inquiries).
@@ -164,7 +166,7 @@ ROLLUPS = (
     Rollup("report_count", key=("grain", "period", "province_code", "intent", "status"), grains="dwm", whole_country=True),
     Rollup("report_city", key=("grain", "province_code", "period", "city_code", "intent"), grains="dm"),
     Rollup("report_hours", key=("grain", "province_code", "period", "intent", "hours"), grains="dm", whole_country=True, completed_only=True),
-    Rollup("report_workload", key=("grain", "province_code", "period", "intent", "assignee", "hours"), grains="dm", whole_country=True, completed_only=True),
+    Rollup("report_workload", key=("grain", "period", "intent", "assignee", "hours"), grains="dm", completed_only=True),
 )  # fmt: skip
 TABLES = tuple(r.table for r in ROLLUPS)
 #: The primary key of each table. The bulk seeder writes its day rows in this order, so they

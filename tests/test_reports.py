@@ -479,6 +479,35 @@ def test_workload_follows_the_intent_and_province_filters(assigned):
     assert run(workload.workload, gd)["已完成"].sum() == 2
 
 
+def test_workload_by_province_adds_up_to_the_country(engine, users):
+    """The whole country's completions come from the rollup, one province's from the inquiries:
+    per person, the provinces' completions add up to the country's; and with every inquiry in
+    one province, that province's workload is the country's, medians included."""
+    from dashboard import seed
+
+    seed.seed(engine, rows=600, seed=11, end=datetime(2026, 3, 31, tzinfo=UTC))
+    flt = ReportFilter(date(2024, 1, 1), date(2026, 3, 31), granularity="month")
+    country = run(workload.workload, flt).set_index("assignee")
+    with db.session_scope(write=False) as s:
+        provinces = s.exec(select(Inquiry.province_code).distinct()).all()
+    assert len(provinces) > 3 and (country["已完成"] > 0).sum() >= 2  # several people
+    added = pd.Series(0, index=country.index)
+    for code in provinces:
+        df = run(workload.workload, replace(flt, province_code=code)).set_index("assignee")
+        added += df["已完成"].reindex(country.index, fill_value=0)
+    assert added.tolist() == country["已完成"].tolist()
+
+    with db.session_scope() as s:  # the rollup's triggers follow the move
+        s.execute(sa.update(Inquiry).values(province_code="440000", city_code="440100"))
+    moved = run(workload.workload, flt)
+    one = run(workload.workload, replace(flt, province_code="440000"))
+    assert moved["完成用时中位数（小时）"].notna().sum() >= 2
+    pd.testing.assert_frame_equal(moved, one)
+    pd.testing.assert_frame_equal(
+        moved.drop(columns="超时"), country.reset_index().drop(columns="超时")
+    )
+
+
 def test_the_whole_report_in_one_call_and_for_managers_only(assigned):
     report = run(reports.report, MARCH)
     assert report.total == 4

@@ -89,8 +89,8 @@ def expected_rollup(rows: list[dict]) -> dict[str, Counter]:
                 h = hour_bucket(whole_hours(r["submitted_at"], r["completed_at"]))
                 for prov in (r["province"], "*"):
                     hours[(grain, bucket_of(day, grain), prov, r["intent"], h)] += 1
-                    who = r["assignee"] or 0
-                    workload[(grain, bucket_of(day, grain), prov, r["intent"], who, h)] += 1
+                who = r["assignee"] or 0
+                workload[(grain, bucket_of(day, grain), r["intent"], who, h)] += 1
     return {
         "report_count": count,
         "report_city": city,
@@ -105,8 +105,7 @@ def stored_rollup(engine) -> dict[str, Counter]:
         "report_count": "SELECT grain, period, province_code, intent, status, n FROM report_count",
         "report_city": "SELECT grain, period, province_code, city_code, intent, n FROM report_city",
         "report_hours": "SELECT grain, period, province_code, intent, hours, n FROM report_hours",
-        "report_workload": "SELECT grain, period, province_code, intent, assignee, hours, n "
-        "FROM report_workload",
+        "report_workload": "SELECT grain, period, intent, assignee, hours, n FROM report_workload",
     }
     out = {}
     with engine.connect() as conn:

@@ -483,5 +483,5 @@ def _tally(
         bucket = rollup.hour_bucket((completed_at - submitted_at) // 3600)
         key = (day, prov, intent, bucket)
         tally.hours[key] = tally.hours.get(key, 0) + 1
-        key = (day, prov, intent, assignee or 0, bucket)
+        key = (day, intent, assignee or 0, bucket)
         tally.workload[key] = tally.workload.get(key, 0) + 1
