@@ -113,18 +113,20 @@ def summed(rows: Any, *keys: str) -> sa.Select:
     return sa.select(*cols, total).group_by(*cols).having(total > 0).order_by(*cols)
 
 
-def where_of(flt: ReportFilter) -> list[Any]:
-    """Conditions on ``inquiry`` itself (the overdue count's last, partial day)."""
+def where_of(flt: ReportFilter, columns: Any = INQUIRY.c) -> list[Any]:
+    """Conditions on ``inquiry`` itself (the overdue count's last, partial day), over
+    ``columns`` (the table's, or free-standing ones of the same names and types)."""
+    c = columns
     lo = clock.day_start_utc(flt.start)
     hi = clock.day_start_utc(flt.end + timedelta(days=1))
     out = [
-        INQUIRY.c.status.in_(_COUNTED),
-        INQUIRY.c.submitted_at >= lo,
-        INQUIRY.c.submitted_at < hi,
-        INQUIRY.c.intent.in_(flt.intents or tuple(INTENT_LABELS)),
+        c.status.in_(_COUNTED),
+        c.submitted_at >= lo,
+        c.submitted_at < hi,
+        c.intent.in_(flt.intents or tuple(INTENT_LABELS)),
     ]
     if flt.province_code:
-        out.append(INQUIRY.c.province_code == flt.province_code)
+        out.append(c.province_code == flt.province_code)
     return out
 
 
