@@ -140,6 +140,20 @@ def totals(result: queries.Page, counts) -> None:
     )
 
 
+def _selected(rows: list[int], row_ids: list[int]) -> bool:
+    """Remember the table's selected row positions; a new selection of exactly one row opens it.
+    True if that opened an inquiry not open before. ``row_ids``: the ids of the rows as drawn."""
+    rows = [i for i in rows if 0 <= i < len(row_ids)]
+    page = state()
+    if rows == page.last_selection:
+        return False
+    page.last_selection = rows
+    if len(rows) == 1 and page.open_id != row_ids[rows[0]]:
+        page.open_id = row_ids[rows[0]]
+        return True
+    return False
+
+
 def _table_clicked(table_key: str, row_ids: list[int]) -> None:
     """A click in the table. A header click selects its column (column selection is on so that
     Streamlit does not sort the rows on screen): sort the whole result by it if it is one of
@@ -152,12 +166,7 @@ def _table_clicked(table_key: str, row_ids: list[int]) -> None:
     selection = ss[table_key]["selection"]
     columns = selection.get("columns") or []
     if not columns:
-        rows = [i for i in selection.get("rows") or [] if 0 <= i < len(row_ids)]
-        page = state()
-        if rows != page.last_selection:
-            page.last_selection = rows
-            if len(rows) == 1:
-                page.open_id = row_ids[rows[0]]
+        _selected(list(selection.get("rows") or []), row_ids)
         return
     ways = HEADER_SORTS.get(columns[0])
     if ways:
@@ -197,10 +206,8 @@ def table(result: queries.Page, names: dict[int, str]) -> list[Inquiry]:
         key=key,
     )
     selected_rows = [i for i in event.selection.rows if 0 <= i < len(result.rows)]
-    selected = [result.rows[i] for i in selected_rows]
-    if selected_rows != page.last_selection:
-        page.last_selection = selected_rows
-        if len(selected) == 1 and page.open_id != selected[0].id:
-            page.open_id = selected[0].id
-            st.rerun()
-    return selected
+    # A click was handled by its callback already; this catches a selection that changed without
+    # one (the table cleared by a new generation, or the state set directly).
+    if _selected(selected_rows, [r.id for r in result.rows]):
+        st.rerun()
+    return [result.rows[i] for i in selected_rows]
