@@ -106,3 +106,35 @@ def test_healthz_says_unavailable_during_a_real_outage(pg_proxy_engine):
         assert response.status_code == 503 and response.json() == {"status": "unavailable"}
         proxy.start()
         assert client.get("/healthz").status_code == 200
+
+
+def test_streamlit_does_not_force_a_full_collection_after_every_run(monkeypatch):
+    # Each forced collection walked every object of the process (100–200 ms holding the GIL):
+    # most of the server's CPU per click (BENCHMARKS.md, fifth session).
+    from streamlit import config
+
+    from dashboard.settings import ROOT
+
+    monkeypatch.chdir(ROOT)  # where `streamlit run` finds .streamlit/config.toml
+    config.get_config_options(force_reparse=True)
+    assert config.get_option("runner.postScriptGC") is False
+    assert config.get_option("client.showErrorDetails") == "none"
+
+
+def test_start_up_objects_are_frozen_out_of_the_collector():
+    import gc
+
+    import altair
+
+    try:
+        frozen = server.freeze_start_up()
+        assert frozen > 50_000 and gc.get_freeze_count() == frozen
+        tracked = {id(o) for o in gc.get_objects()}
+        # Module dictionaries of what the pages use: alive for the whole process, not walked.
+        assert id(vars(altair)) not in tracked
+        assert id(vars(server)) not in tracked
+        # Objects made afterwards are collected as usual.
+        made_after = [[]]
+        assert gc.is_tracked(made_after) and id(made_after) in {id(o) for o in gc.get_objects()}
+    finally:
+        gc.unfreeze()
