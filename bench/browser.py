@@ -22,7 +22,8 @@ section with every chart drawn). The condition is checked in the page every 20 m
 
 With ``--users N`` that many sessions (separate browser contexts of one Chromium) go through their
 rounds at the same time; with ``--processes 2`` two app processes serve them behind nginx with
-``deploy/nginx.conf`` (PostgreSQL). Reported: p50 and p95 per interaction, the server's CPU time
+``deploy/nginx.conf`` (PostgreSQL). Reported: p50 and p95 per interaction, and of its
+``answered`` time (the server's answer as the browser received it: ``Wire``), the server's CPU time
 per interaction (psutil, the server processes and their children; with one user the delta around
 each interaction, with several the whole run's CPU divided by the interactions), and the
 server's RSS. The Markdown table is printed and appended to ``bench/results/browser.md``.
@@ -114,12 +115,15 @@ def summarize(
     cpu: dict[str, list[float]],
     failures: dict[str, int],
     users: int,
+    answered: dict[str, list[float]] | None = None,
 ) -> list[dict]:
-    """One row per interaction (in ``INTERACTIONS`` order): n, p50, p95, server CPU, target."""
+    """One row per interaction (in ``INTERACTIONS`` order): n, p50, p95, server CPU, target,
+    and the p50 and p95 of ``answered`` (``Wire.answered``)."""
     rows = []
     for key, label in INTERACTIONS.items():
         times = samples.get(key, [])
         cpus = cpu.get(key, [])
+        wire = (answered or {}).get(key, [])
         p50_target, p95_target = target(key, users)
         row = {
             "key": key,
@@ -131,6 +135,8 @@ def summarize(
             "max_ms": round(max(times)) if times else None,
             "cpu_ms": round(sum(cpus) / len(cpus)) if cpus else None,
             "target": target_text(key, users),
+            "answered_p50_ms": round(percentile(wire, 50)) if wire else None,
+            "answered_p95_ms": round(percentile(wire, 95)) if wire else None,
         }
         row["meets"] = (
             None
@@ -154,15 +160,21 @@ def _cell(value: Any) -> str:
 def table(rows: list[dict]) -> str:
     """The Markdown table of ``summarize``'s rows."""
     lines = [
-        "| interaction | n | p50 ms | p95 ms | max ms | server CPU ms | target | meets |",
-        "|---|---:|---:|---:|---:|---:|---|---|",
+        "| interaction | n | p50 ms | p95 ms | max ms | server CPU ms | target | meets "
+        "| answered p50 / p95 ms |",
+        "|---|---:|---:|---:|---:|---:|---|---|---:|",
     ]
     for r in rows:
         n = _cell(r["n"]) + (f" ({r['failed']} failed)" if r.get("failed") else "")
+        answered = (
+            f"{_cell(r['answered_p50_ms'])} / {_cell(r['answered_p95_ms'])}"
+            if r.get("answered_p50_ms") is not None
+            else "–"
+        )
         lines.append(
             f"| {r['interaction']} | {n} | {_cell(r['p50_ms'])} | {_cell(r['p95_ms'])} | "
             f"{_cell(r['max_ms'])} | {_cell(r['cpu_ms'])} | {r['target']} | "
-            f"{_cell(r['meets'])} |"
+            f"{_cell(r['meets'])} | {answered} |"
         )
     return "\n".join(lines)
 
@@ -420,6 +432,43 @@ class Failed(Exception):
     pass
 
 
+class Wire:
+    """The WebSocket frames of one tab as Chromium timed them (DevTools ``Network`` events:
+    one clock, in the browser, whatever the harness's own Python is doing).
+
+    ``answered(mark)``: from the first frame the page sent after ``mark`` (the rerun the user's
+    action asked for) to the last frame it received (the run's end): how long the server took
+    to answer as seen at the browser, without the drawing that follows. With the browsers on
+    the same two cores as the server this tells the server's share of a slow interaction."""
+
+    def __init__(self) -> None:
+        self.frames: list[tuple[str, float]] = []
+
+    @classmethod
+    async def attach(cls, context, page) -> Wire:
+        wire = cls()
+        cdp = await context.new_cdp_session(page)
+        cdp.on("Network.webSocketFrameSent", lambda e: wire.frames.append(("sent", e["timestamp"])))
+        cdp.on(
+            "Network.webSocketFrameReceived",
+            lambda e: wire.frames.append(("received", e["timestamp"])),
+        )
+        await cdp.send("Network.enable")
+        return wire
+
+    def mark(self) -> int:
+        return len(self.frames)
+
+    def answered(self, mark: int) -> float | None:
+        """Milliseconds from the first frame sent after ``mark`` to the last received."""
+        after = self.frames[mark:]
+        sent = next((t for kind, t in after if kind == "sent"), None)
+        received = [t for kind, t in after if kind == "received"]
+        if sent is None or not received or received[-1] < sent:
+            return None
+        return (received[-1] - sent) * 1000
+
+
 @dataclass
 class Recorder:
     """Collects the samples of every session; with one user, the server CPU of each."""
@@ -428,13 +477,16 @@ class Recorder:
     per_interaction_cpu: bool
     timeout_ms: float
     samples: dict[str, list[float]] = field(default_factory=dict)
+    #: ``Wire.answered`` of each sample: the server's answer as the browser received it.
+    answered: dict[str, list[float]] = field(default_factory=dict)
     cpu: dict[str, list[float]] = field(default_factory=dict)
     failures: dict[str, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
 
-    async def timed(self, key: str, page, action, done: dict) -> None:
+    async def timed(self, key: str, page, action, done: dict, wire: Wire | None = None) -> None:
         """``action()`` (the user's click or key), then wait until ``done`` holds in the page."""
         cpu0 = self.watch.cpu_seconds() if self.per_interaction_cpu else 0.0
+        mark = wire.mark() if wire else 0
         started = time.perf_counter()
         try:
             await action()
@@ -447,6 +499,11 @@ class Recorder:
             raise Failed(key) from err
         ms = (time.perf_counter() - started) * 1000
         self.samples.setdefault(key, []).append(ms)
+        if wire:
+            await asyncio.sleep(0.05)  # the DevTools events of the run's last frames
+            answered = wire.answered(mark)
+            if answered is not None:
+                self.answered.setdefault(key, []).append(answered)
         if self.per_interaction_cpu:
             self.cpu.setdefault(key, []).append((self.watch.cpu_seconds() - cpu0) * 1000)
 
@@ -501,6 +558,7 @@ async def one_round(
     interaction ends the round."""
     await context.clear_cookies()
     page = await context.new_page()
+    wire = await Wire.attach(context, page)
     timeout = rec.timeout_ms
 
     async def think():
@@ -510,7 +568,7 @@ async def one_round(
     async def list_drawn(key: str, action, url: str, *texts: str) -> None:
         """Time ``action`` until 咨询处理's list is drawn, at ``url`` and showing ``texts``."""
         done = {"url": url, "texts": list(texts), "selectors": [GRID_DRAWN]}
-        await rec.timed(key, page, action, done)
+        await rec.timed(key, page, action, done, wire)
 
     try:
         await page.goto(base_url)
@@ -556,6 +614,7 @@ async def one_round(
             page,
             click_first_row,
             {"url": r"[?&]open=\d+(&|$)", "texts": [r"^询保申请 \d{18}$", r"^处理记录$"]},
+            wire,
         )
         await think()
 
@@ -580,6 +639,7 @@ async def one_round(
             page,
             await _click_at(page, page.get_by_role("button", name="标记为已完成")),
             {"texts": [rf"^已将 询保申请 {sample.serial} 标记为已完成$"]},
+            wire,
         )
         await think()
 
@@ -589,6 +649,7 @@ async def one_round(
             page,
             await _click_at(page, page.get_by_role("link", name="统计报表")),
             reports_done,
+            wire,
         )
         await think()
 
@@ -620,6 +681,7 @@ async def one_round(
                 "texts": [r"^按月统计共 \d+ 个月", REPORT_END],
                 "charts": True,
             },
+            wire,
         )
         if shots:
             await page.screenshot(path=shots / "last.png")
@@ -831,7 +893,7 @@ def run_browser(opts: BrowserOptions, log=print) -> dict:
             app.stop()
     load_after = os.getloadavg()
 
-    rows = summarize(rec.samples, rec.cpu, rec.failures, opts.users)
+    rows = summarize(rec.samples, rec.cpu, rec.failures, opts.users, rec.answered)
     interactions = sum(r["n"] for r in rows)
     server_cpu = totals.server_cpu_s
     if opts.users > 1 and interactions:

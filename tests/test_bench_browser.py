@@ -51,6 +51,7 @@ def test_summary_judges_each_interaction_by_the_issues_targets():
     assert rows["open_reports"]["meets"] is False
     assert rows["complete"]["meets"] is False  # a failure misses the target, however fast
     assert rows["drill"]["n"] == 0 and rows["drill"]["meets"] is None
+    assert rows["filter"]["answered_p50_ms"] is None  # no frames timed: no answered time
 
     many = {r["key"]: r for r in browser.summarize(samples, {}, {}, users=10)}
     assert many["search_fragment"]["meets"] is True  # with 10 users: p95 ≤ 2 s only
@@ -59,14 +60,18 @@ def test_summary_judges_each_interaction_by_the_issues_targets():
 
 
 def test_the_table_and_the_report_show_every_interaction():
-    rows = browser.summarize({"login": [1200.0, 1300.0]}, {"login": [800.0, 900.0]}, {}, 1)
+    rows = browser.summarize(
+        {"login": [1200.0, 1300.0]}, {"login": [800.0, 900.0]}, {}, 1, {"login": [300.0, 500.0]}
+    )
     text = browser.table(rows)
     lines = text.splitlines()
     assert lines[0].startswith("| interaction | n | p50 ms | p95 ms |")
+    assert lines[0].endswith("| answered p50 / p95 ms |")
     assert len(lines) == 2 + len(browser.INTERACTIONS)
-    assert "| 登录 → 咨询处理 (list drawn) | 2 | 1,250 | 1,295 | 1,300 | 850 | ≤ 1.5 s | yes |" in (
-        lines
-    )
+    assert (
+        "| 登录 → 咨询处理 (list drawn) | 2 | 1,250 | 1,295 | 1,300 | 850 | ≤ 1.5 s | yes "
+        "| 400 / 490 |"
+    ) in lines
     assert "| 按地区 bar → 咨询处理 | 0 | – | – | – | – |" in text
 
     result = {
@@ -105,3 +110,13 @@ def test_the_command_line_redoes_the_run():
         "python -m bench --browser --rows 200000 --repeat 10 --users 25 --processes 2 "
         "--backend postgres"
     )
+
+
+def test_the_answer_runs_from_the_first_frame_sent_to_the_last_received():
+    wire = browser.Wire()
+    wire.frames += [("received", 9.0), ("sent", 9.5)]  # before the action
+    mark = wire.mark()
+    assert wire.answered(mark) is None  # nothing sent yet
+    wire.frames += [("sent", 10.0), ("received", 10.1), ("sent", 10.2), ("received", 10.45)]
+    assert wire.answered(mark) == pytest.approx(450.0)
+    assert wire.answered(len(wire.frames)) is None
