@@ -62,6 +62,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="append the Markdown report here (bench/results/browser.md)",
     )
     b.add_argument("--screenshots", type=Path, help="save a screenshot per round here")
+    b.add_argument(
+        "--browser-nice",
+        type=int,
+        default=0,
+        choices=range(0, 20),
+        metavar="N",
+        help="run the browsers at this niceness, below the app (0: as they start)",
+    )
     return p
 
 
@@ -82,6 +90,7 @@ def main_browser(args: argparse.Namespace) -> int:
         think_s=args.think,
         timeout_s=args.timeout,
         screenshots=args.screenshots,
+        browser_nice=args.browser_nice,
     )
     result = browser.run_browser(opts, log=lambda *a: print(*a, flush=True))
     browser.save(result, args.results)

@@ -110,6 +110,29 @@ def test_the_command_line_redoes_the_run():
         "python -m bench --browser --rows 200000 --repeat 10 --users 25 --processes 2 "
         "--backend postgres"
     )
+    opts.browser_nice = 10
+    assert browser.command_line(opts).endswith("--backend postgres --browser-nice 10")
+
+
+def test_renicing_lowers_the_browsers_and_leaves_the_app_alone():
+    import subprocess
+    import sys
+
+    import psutil
+
+    sleeper = [sys.executable, "-c", "import time; time.sleep(30)"]
+    browser_like, app_like = subprocess.Popen(sleeper), subprocess.Popen(sleeper)
+    # Whatever else this test process runs (an e2e app of another test) is left alone too.
+    others = {c.pid for c in psutil.Process().children()} - {browser_like.pid}
+    try:
+        assert browser.renice_browsers(7, exclude=others) == 1
+        assert app_like.pid in others
+        assert psutil.Process(browser_like.pid).nice() == 7
+        assert psutil.Process(app_like.pid).nice() == psutil.Process().nice()
+    finally:
+        for p in (browser_like, app_like):
+            p.kill()
+            p.wait()
 
 
 def test_the_answer_runs_from_the_first_frame_sent_to_the_last_received():
