@@ -227,7 +227,7 @@ def table(result: queries.Page, names: dict[int, str]) -> list[Inquiry]:
         )
     selected_rows = [i for i in event.selection.rows if 0 <= i < len(result.rows)]
     # A click was handled by its callback already; this catches a selection that changed without
-    # one (the table cleared by a new generation, or the state set directly).
+    # one (the selection cleared by clear_selection, or the state set directly).
     if _selected(selected_rows, [r.id for r in result.rows]):
         st.rerun()
     return [result.rows[i] for i in selected_rows]
