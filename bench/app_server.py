@@ -77,20 +77,24 @@ def start_streamlit(
     *,
     timeout_s: float,
     log_tail: int | None = None,
+    run_times: Path | None = None,
 ) -> tuple[str, subprocess.Popen]:
     """Start the app on ``port`` with ``env`` (the whole environment), its output into ``log``,
     and wait until it is healthy; returns its URL and process.
 
     When it exits or does not answer within ``timeout_s``, it is stopped and the RuntimeError
-    carries the log (its last ``log_tail`` characters, if given).
+    carries the log (its last ``log_tail`` characters, if given). With ``run_times`` the wall
+    time of each script run is appended there (``bench.timed_streamlit``).
     """
+    streamlit = ["-m", "streamlit"]
+    if run_times is not None:
+        streamlit = ["-m", "bench.timed_streamlit", str(run_times)]
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("w") as out:
         process = subprocess.Popen(
             [
                 sys.executable,
-                "-m",
-                "streamlit",
+                *streamlit,
                 "run",
                 str(ROOT / "dashboard" / "server.py"),
                 "--server.port",

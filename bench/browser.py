@@ -48,7 +48,7 @@ from typing import Any
 
 import psutil
 
-from bench import app_server, database
+from bench import app_server, database, timed_streamlit
 from dashboard.settings import ROOT
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -190,6 +190,8 @@ class App:
     url: str
     process: subprocess.Popen
     log: Path
+    #: The wall time of each script run (``bench.timed_streamlit``).
+    run_times: Path
 
     @classmethod
     def start(cls, database_url: str, log: Path, timeout_s: float = 600) -> App:
@@ -199,10 +201,17 @@ class App:
             DASHBOARD_DEMO="0",  # a seeded database: no demo data, the accounts exist already
             STREAMLIT_BROWSER_GATHER_USAGE_STATS="false",
         )
+        run_times = log.with_suffix(".runs")
+        run_times.unlink(missing_ok=True)
         url, process = app_server.start_streamlit(
-            app_server.free_port(), env, log, timeout_s=timeout_s, log_tail=3000
+            app_server.free_port(),
+            env,
+            log,
+            timeout_s=timeout_s,
+            log_tail=3000,
+            run_times=run_times,
         )
-        return cls(url=url, process=process, log=log)
+        return cls(url=url, process=process, log=log, run_times=run_times)
 
     def stop(self) -> None:
         app_server.stop_process(self.process, timeout_s=15)
@@ -740,6 +749,9 @@ class Totals:
     wall_s: float = 0.0
     server_cpu_s: float = 0.0
     browser_cpu_s: float = 0.0
+    #: The timed part's start and end, as Unix times.
+    began: float = 0.0
+    ended: float = 0.0
 
 
 async def drive(
@@ -784,6 +796,7 @@ async def drive(
             cpu0 = rec.watch.cpu_seconds()
             client0 = _tree_cpu(psutil.Process(), exclude)
             started = time.perf_counter()
+            totals.began = time.time()
             # The users start 0–1 s apart, as people do, not in the same millisecond.
             await asyncio.gather(
                 *(
@@ -802,6 +815,7 @@ async def drive(
                 )
             )
             totals.wall_s = time.perf_counter() - started
+            totals.ended = time.time()
             totals.server_cpu_s = rec.watch.cpu_seconds() - cpu0
             totals.browser_cpu_s = _tree_cpu(psutil.Process(), exclude) - client0
         finally:
@@ -927,6 +941,11 @@ def run_browser(opts: BrowserOptions, log=print) -> dict:
         for app in apps:
             app.stop()
     load_after = os.getloadavg()
+    runs = [
+        ms
+        for app in apps
+        for ms in timed_streamlit.read(app.run_times, totals.began, totals.ended + 1)
+    ]
 
     rows = summarize(rec.samples, rec.cpu, rec.failures, opts.users, rec.answered)
     interactions = sum(r["n"] for r in rows)
@@ -962,10 +981,23 @@ def run_browser(opts: BrowserOptions, log=print) -> dict:
         "rss_end_mb": [round(x) for x in rss_end],
         "rss_peak_mb": round(peak),
         "cpu_note": cpu_note,
+        "script_runs": _run_summary(runs),
         "interactions": rows,
         "errors": rec.errors,
     }
     return result
+
+
+def _run_summary(runs: list[float]) -> dict | None:
+    """n, p50, p95 and max of the app's script runs (ms)."""
+    if not runs:
+        return None
+    return {
+        "n": len(runs),
+        "p50_ms": round(percentile(runs, 50)),
+        "p95_ms": round(percentile(runs, 95)),
+        "max_ms": round(max(runs)),
+    }
 
 
 def _tree_cpu(root: psutil.Process, exclude: set[int]) -> float:
@@ -999,6 +1031,15 @@ def report(result: dict) -> str:
         f"- {result['cpu_note']}; the browsers (Chromium, Playwright) used "
         f"{result['browser_cpu_s']:.1f} s of CPU on the same machine; wall time "
         f"{result['wall_s']:.0f} s.",
+        *(
+            [
+                f"- script runs in the app (wall time of each, all sessions; untimed steps "
+                f"too): {runs['n']:,}, p50 {runs['p50_ms']:,} ms, p95 {runs['p95_ms']:,} ms, "
+                f"max {runs['max_ms']:,} ms."
+            ]
+            if (runs := result.get("script_runs"))
+            else []
+        ),
         f"- server RSS: {', '.join(f'{x:,}' for x in result['rss_start_mb'])} MB after start, "
         f"{rss_each} MB at the end, peak {result['rss_peak_mb']:,} MB (all processes).",
         f"- machine: {result['machine']}; load average before "

@@ -100,6 +100,10 @@ def test_the_table_and_the_report_show_every_interaction():
     assert "`python -m bench --browser --rows 2000 --repeat 2`" in report
     assert text in report
     assert "peak 230 MB" in report and "failures: drill: Timeout" in report
+    assert "script runs" not in report  # none recorded
+    result["script_runs"] = browser._run_summary([100.0, 200.0, 300.0])
+    assert "script runs in the app" in browser.report(result)
+    assert "3, p50 200 ms, p95 290 ms, max 300 ms." in browser.report(result)
 
 
 def test_the_command_line_redoes_the_run():
@@ -143,3 +147,27 @@ def test_the_answer_runs_from_the_first_frame_sent_to_the_last_received():
     wire.frames += [("sent", 10.0), ("received", 10.1), ("sent", 10.2), ("received", 10.45)]
     assert wire.answered(mark) == pytest.approx(450.0)
     assert wire.answered(len(wire.frames)) is None
+
+
+def test_each_script_run_is_timed_and_read_back_by_its_time(tmp_path):
+    import time
+
+    from streamlit.runtime.scriptrunner import script_runner
+    from streamlit.testing.v1 import AppTest
+
+    from bench import timed_streamlit
+
+    runs = tmp_path / "app.runs"
+    original = script_runner.ScriptRunner._run_script
+    began = time.time()
+    try:
+        timed_streamlit.install(runs)
+        app = AppTest.from_string("import time\ntime.sleep(0.05)")
+        app.run()
+        app.run()
+    finally:
+        script_runner.ScriptRunner._run_script = original
+    timed = timed_streamlit.read(runs, began, time.time())
+    assert len(timed) == 2 and all(ms >= 50 for ms in timed)
+    assert timed_streamlit.read(runs, 0, began) == []  # outside the window
+    assert timed_streamlit.read(tmp_path / "none", 0, time.time()) == []
