@@ -181,8 +181,9 @@ def test_a_sorted_workload_table_opens_the_person_clicked(page, app_server, shot
 
     _open_reports(page, app_server)
     _scroll_to(page, "人员工作量")
-    grids = page.locator("[data-testid='stDataFrame']")
-    grid = next(g for g in grids.all() if g.is_visible())
+    # The workload grid may still be mounting when the page's last text shows: wait for it.
+    grid = page.locator("[data-testid='stDataFrame']").filter(visible=True).first
+    expect(grid).to_be_visible(timeout=20_000)
     header = grid.locator("table th").first
     # The grid is drawn on a canvas under a scroller that takes the pointer. Playwright's own click
     # on the scroller scrolls it into view, waits until it stops moving (the charts above may still
