@@ -121,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         "timeout",
         "results",
         "screenshots",
+        "browser_nice",
     ):
         del options[name]
     options["repeat"] = options["repeat"] or 5

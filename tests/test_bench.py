@@ -171,3 +171,17 @@ def test_project_and_floor_are_timed_in_turn_until_each_has_run_long_enough():
     calls.clear()
     timing.paired_median_ms(side("p"), side("f"), repeat=1, min_seconds=3600, max_runs=7)
     assert calls.count("p") == calls.count("f") == 1 + 7  # capped: never waits an hour
+
+
+def test_the_command_line_hands_only_the_runs_options_to_it(monkeypatch, tmp_path):
+    # The browser options (--users, --browser-nice …) are not the domain run's: a new one once
+    # broke `python -m bench --rows N` with a TypeError.
+    import bench.__main__ as cli
+
+    seen = []
+    monkeypatch.setattr(cli, "run", lambda opts: seen.append(opts) or [])
+    monkeypatch.setattr(cli, "table", lambda results: "")
+    assert cli.main(["--rows", "1000", "--dir", str(tmp_path), "--no-naive"]) == 0
+    (opts,) = seen
+    assert isinstance(opts, Options)
+    assert opts.rows == 1000 and opts.repeat == 5 and opts.naive is False
