@@ -488,3 +488,25 @@ def test_the_journal_of_a_load_still_running_is_left_alone(engine):
     # a later test that compares the schema with the models.
     with engine.begin() as c:
         c.exec_driver_sql("DROP INDEX ix_journal_probe")
+
+
+def test_the_load_leaves_whole_index_statistics_and_the_province_count_uses_its_index(tmp_path):
+    """Sampled statistics (``analysis_limit``) put every key of the status and the province
+    indexes at about the same number of rows, and the planner then counted a province's
+    已提交 inquiries through the status index, one row lookup each."""
+    engine = _engine(tmp_path / "stats.db")
+    seed.seed(engine, rows=3000, seed=21, end=END)
+    with engine.connect() as conn:
+        rows = conn.exec_driver_sql("SELECT count(*) FROM inquiry").scalar_one()
+        stats = dict(
+            conn.exec_driver_sql("SELECT idx, stat FROM sqlite_stat1 WHERE tbl = 'inquiry'").all()
+        )
+        plan = conn.exec_driver_sql(
+            "EXPLAIN QUERY PLAN SELECT status, intent, count(*) FROM inquiry "
+            "WHERE status != 'draft' AND status IN ('submitted') AND province_code = '440000' "
+            "GROUP BY status, intent"
+        ).all()
+    # the whole index was read: its first number is the table's row count, not an estimate
+    assert int(stats["ix_inquiry_status_intent_submitted"].split()[0]) == rows
+    assert "ix_inquiry_province_submitted_cover" in " ".join(str(step[-1]) for step in plan)
+    engine.dispose()

@@ -207,6 +207,12 @@ class SqliteLoad(BulkLoad):
             cur.executemany("INSERT INTO " + target + " VALUES (" + marks + ")", rows)
 
     def analyze(self) -> None:
+        # Whole indexes, not a sample (analysis_limit=1000 before): sampled statistics put every
+        # key of ix_inquiry_status_intent_submitted and ix_inquiry_province_submitted_cover at
+        # about 1,000 rows, and the planner then counted a province's 已提交 inquiries through the
+        # status index, one row lookup each (38 ms at 1M rows against 9 ms through the covering
+        # province index). Right after the load the indexes are in the page cache: about 1 s at
+        # 1M rows (BENCHMARKS.md, fifth session).
         with closing(self.dbapi.cursor()) as cur:
-            cur.execute("PRAGMA analysis_limit=1000")
+            cur.execute("PRAGMA analysis_limit=0")
             cur.execute("ANALYZE")
