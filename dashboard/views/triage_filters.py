@@ -18,7 +18,7 @@ import streamlit as st
 from dashboard import clock, queries, regions
 from dashboard.settings import get_settings
 from dashboard.views import widgets
-from dashboard.views.triage_state import MY_QUEUE, K, clear_selection, state
+from dashboard.views.triage_state import MY_QUEUE, K, state
 from models import COMPLETION_BUCKETS, INTENT_LABELS, STATUS_LABELS
 
 STATUS_CHOICES = ("submitted", "completed")
@@ -139,7 +139,6 @@ def reset_filters() -> None:
         del st.session_state[key]
     page = state()
     page.view = page.export = None
-    clear_selection()  # the browser still shows the old selection until told otherwise
 
 
 def filter_from_widgets() -> queries.InquiryFilter:
@@ -167,8 +166,9 @@ def to_first_page() -> None:
     """The view changed (filter, sort, page size): back to page 1, and the table's selection is
     cleared, since it holds row positions of the old rows."""
     st.session_state[K + "page"] = 1
-    state().export = None
-    clear_selection()
+    page = state()
+    page.export = None
+    page.table_generation += 1
 
 
 def _province_changed() -> None:
@@ -293,13 +293,6 @@ def paging(result: queries.Page) -> None:
         on_change=to_first_page,
     )
     c2.selectbox("每页条数", queries.PAGE_SIZES, key=K + "size", on_change=to_first_page)
-    c3.number_input(
-        "页码",
-        min_value=1,
-        max_value=result.pages,
-        step=1,
-        key=K + "page",
-        on_change=clear_selection,  # another page: other rows under the selected positions
-    )
+    c3.number_input("页码", min_value=1, max_value=result.pages, step=1, key=K + "page")
     # Also keeps the table's toolbar, which floats above its top right corner, off the inputs.
     st.caption(f"第 {result.page} / {result.pages} 页")

@@ -9,8 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import streamlit as st
-
 from dashboard import queries
 from dashboard.views import common
 from dashboard.views.outcome import ActionResult
@@ -41,12 +39,9 @@ class TriageState:
     export: tuple | None = None
     #: 批量标记为已完成 was pressed; the next run asks for confirmation.
     confirm_bulk: bool = False
-    #: Other rows came into the table (``clear_selection``): its next drawing scrolls it to the
-    #: top, which a table kept under the same key does not do by itself.
-    new_rows: bool = False
-    #: How many times the table was scrolled to the top (each script must differ from the last
-    #: to run again).
-    scrolled_up: int = 0
+    #: Bumped to clear the table's row selection, which holds row positions: whenever the rows
+    #: change under it (标记为已完成, a filter, the sort, the page size).
+    table_generation: int = 0
     #: The rows selected in the table at the last run (to notice a new selection).
     last_selection: list[int] = field(default_factory=list)
     #: The exact search that last opened its one match (so it does not open it again).
@@ -60,21 +55,6 @@ class TriageState:
     #: data, so the detail is read (and a full view logged) again only when the panel is opened
     #: anew or the inquiry changed (its version).
     shown: Any = None
-
-
-#: The list's table. One key for every result: a table under a new key is a new element that the
-#: browser builds from scratch, which took ~350 ms of a filter change at 1M rows (BENCHMARKS.md,
-#: fifth session); under the same key the grid takes the new rows in place.
-TABLE_KEY = K + "table"
-
-
-def clear_selection() -> None:
-    """Clear the table's row selection, which holds row positions, and have the table scrolled to
-    its top: whenever other rows come under it (a filter, the sort, the page, 标记为已完成). Only
-    before the table is drawn in a run (a callback): Streamlit then sends the empty selection to
-    the browser."""
-    st.session_state[TABLE_KEY] = {"selection": {"rows": [], "columns": [], "cells": []}}
-    state().new_rows = True
 
 
 def state() -> TriageState:

@@ -16,7 +16,7 @@ from dashboard import clock, queries, regions
 from dashboard.settings import get_settings
 from dashboard.views import common
 from dashboard.views.triage_filters import to_first_page
-from dashboard.views.triage_state import TABLE_KEY, K, state
+from dashboard.views.triage_state import K, state
 from models import INTENT_LABELS, STATUS_LABELS, Inquiry, utcnow
 
 #: The list's columns (all of ``page_frame``) and their widths in pixels. The columns shown by
@@ -72,17 +72,6 @@ HIDE_MENU_SORT = """<style>
 [data-testid="stDataFrameColumnMenu"] [role="menu"] > [role="menuitem"]:nth-child(3) + :not([role])
 { display: none; }
 </style>"""
-
-
-#: Scrolls the list's grid to its top. A table kept under one key (``TABLE_KEY``) takes new rows
-#: in place and keeps its scroll position; a new result should start at its first row. Only the
-#: grid's own scroller of the element with that key is touched, after the new rows are drawn.
-SCROLL_TO_TOP = """<script>/* {count} */
-requestAnimationFrame(() => requestAnimationFrame(() => {{
-  const scroller = document.querySelector('.st-key-{key} .dvn-scroller');
-  if (scroller) scroller.scrollTop = 0;
-}}));
-</script>"""
 
 
 def page_frame(rows: list[Inquiry], names: dict[int, str], cutoff: datetime) -> pd.DataFrame:
@@ -203,7 +192,7 @@ def table(result: queries.Page, names: dict[int, str]) -> list[Inquiry]:
         lambda row: ["background-color: #fde2e1" if row["超时"] else "" for _ in row], axis=1
     )
     narrow = page.open_id is not None
-    key = TABLE_KEY
+    key = K + f"table_{page.table_generation}_{result.page}"
     event = st.dataframe(
         styled,
         hide_index=True,
@@ -216,18 +205,9 @@ def table(result: queries.Page, names: dict[int, str]) -> list[Inquiry]:
         selection_mode=("multi-row", "single-column"),
         key=key,
     )
-    if page.new_rows:
-        page.new_rows = False
-        page.scrolled_up += 1
-        # At the end of the sidebar, where the (empty) element moves nothing the user looks at.
-        st.sidebar.html(
-            SCROLL_TO_TOP.format(count=page.scrolled_up, key=key),
-            unsafe_allow_javascript=True,
-            width="content",
-        )
     selected_rows = [i for i in event.selection.rows if 0 <= i < len(result.rows)]
     # A click was handled by its callback already; this catches a selection that changed without
-    # one (the selection cleared by clear_selection, or the state set directly).
+    # one (the table cleared by a new generation, or the state set directly).
     if _selected(selected_rows, [r.id for r in result.rows]):
         st.rerun()
     return [result.rows[i] for i in selected_rows]

@@ -282,9 +282,8 @@ def _selected_rows(grid):
 
 
 def test_a_new_order_page_or_filter_clears_the_selection_in_the_browser(page, app_server, shots):
-    """The list keeps one table for every result (a new one cost ~350 ms in the browser), so a
-    selection of row positions must be cleared in the browser when other rows come under it,
-    and the new rows start at the top."""
+    """A selection holds row positions: when other rows come under it (another order, page or
+    filter) the browser must show none selected, and the new rows start at the top."""
     from playwright.sync_api import expect
 
     tag, serials = _submitted(app_server.database_url, 25)
