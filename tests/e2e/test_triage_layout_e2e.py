@@ -140,6 +140,10 @@ def _select_row(page, grid, row: int) -> None:
     _settled(page)
 
 
+def _selected_rows(grid):
+    return grid.locator('tbody tr[aria-selected="true"]')
+
+
 def _open_first_row(page, grid) -> None:
     from playwright.sync_api import expect
 
@@ -273,12 +277,8 @@ def test_the_completion_result_appears_inside_the_window(page, app_server, shots
     _in_window(page, message)
     expect(page.get_by_text("共 1 条", exact=True)).to_be_visible()
     # the row left is not shown as selected: the positions belonged to the rows completed
-    expect(grid.locator('tbody tr[aria-selected="true"]')).to_have_count(0)
+    expect(_selected_rows(grid)).to_have_count(0)
     page.screenshot(path=shots / "bulk-completed.png")
-
-
-def _selected_rows(grid):
-    return grid.locator('tbody tr[aria-selected="true"]')
 
 
 def test_a_new_order_page_or_filter_clears_the_selection_in_the_browser(page, app_server, shots):
@@ -342,3 +342,16 @@ def test_a_new_order_page_or_filter_clears_the_selection_in_the_browser(page, ap
     _search(page, serials[0][:-1])  # the serials that share all but the last digit
     expect(_selected_rows(grid)).to_have_count(0)
     expect(page.get_by_text("已选择 2 条询保申请", exact=True)).to_have_count(0)
+
+
+def test_an_empty_result_says_so_in_chinese(page, app_server, shots):
+    from playwright.sync_api import expect
+
+    page.set_viewport_size(VIEWPORT)
+    login(page, app_server, "staff")
+    _search(page, f"没有这家公司{secrets.token_hex(3)}")
+    expect(page.get_by_text("共 0 条", exact=True)).to_be_visible()
+    expect(page.get_by_text("没有符合条件的询保申请", exact=True)).to_be_visible()
+    expect(page.get_by_test_id("stDataFrame")).to_have_count(0)
+    assert "empty" not in page.get_by_test_id("stMain").inner_text()
+    page.screenshot(path=shots / "empty.png")
