@@ -714,10 +714,8 @@ def renice_browsers(niceness: int, exclude: set[int]) -> int:
     waited behind ten renderers. At a lower priority the browsers take what the server leaves:
     closer to the server's latency with the users elsewhere, while the drawing is slower."""
     count = 0
-    for proc in psutil.Process().children(recursive=True):
+    for proc in _browser_processes(exclude):
         try:
-            if proc.pid in exclude or any(p.pid in exclude for p in proc.parents()):
-                continue
             if proc.nice() < niceness:
                 proc.nice(niceness)
                 count += 1
@@ -794,7 +792,7 @@ async def drive(
             if warm.errors:
                 print(f"  warm-up: {'; '.join(warm.errors)}", flush=True)
             cpu0 = rec.watch.cpu_seconds()
-            client0 = _tree_cpu(psutil.Process(), exclude)
+            client0 = _tree_cpu(exclude)
             started = time.perf_counter()
             totals.began = time.time()
             # The users start 0–1 s apart, as people do, not in the same millisecond.
@@ -817,7 +815,7 @@ async def drive(
             totals.wall_s = time.perf_counter() - started
             totals.ended = time.time()
             totals.server_cpu_s = rec.watch.cpu_seconds() - cpu0
-            totals.browser_cpu_s = _tree_cpu(psutil.Process(), exclude) - client0
+            totals.browser_cpu_s = _tree_cpu(exclude) - client0
         finally:
             await browser.close()
     return totals
@@ -1000,19 +998,28 @@ def _run_summary(runs: list[float]) -> dict | None:
     }
 
 
-def _tree_cpu(root: psutil.Process, exclude: set[int]) -> float:
-    """CPU seconds of this process's descendants (Playwright's driver, Chromium), the app
-    processes excluded."""
-    total = 0.0
-    for proc in root.children(recursive=True):
-        if proc.pid in exclude:
-            continue
+def _browser_processes(exclude: set[int]) -> list[psutil.Process]:
+    """This process's descendants (Playwright's driver, Chromium and its renderers), the
+    processes in ``exclude`` (the apps, the proxy) and their own descendants left out."""
+    found = []
+    for proc in psutil.Process().children(recursive=True):
         try:
-            if any(p.pid in exclude for p in proc.parents()):
+            if proc.pid in exclude or any(p.pid in exclude for p in proc.parents()):
                 continue
+        except psutil.Error:  # ended meanwhile
+            continue
+        found.append(proc)
+    return found
+
+
+def _tree_cpu(exclude: set[int]) -> float:
+    """CPU seconds of the browsers' processes (``_browser_processes``)."""
+    total = 0.0
+    for proc in _browser_processes(exclude):
+        try:
             t = proc.cpu_times()
             total += t.user + t.system
-        except psutil.NoSuchProcess:
+        except psutil.Error:
             pass
     return total
 
