@@ -16,7 +16,7 @@ import streamlit as st
 from dashboard import clock, db, inquiries, queries, regions
 from dashboard.errors import Conflict, NotAllowed, NotFound
 from dashboard.views import common, outcome
-from dashboard.views.triage_state import K, Place, state
+from dashboard.views.triage_state import K, Place, clear_selection, state
 from models import ACTION_LABELS, INTENT_LABELS, STATUS_LABELS, User
 
 STAFF_ROLES = ("staff", "manager")
@@ -72,11 +72,10 @@ def do_complete(ids_versions: dict[int, int], note_key: str, label: str, place: 
 
     if _write(action, f"已将 {label} 标记为已完成", place):
         st.session_state[note_key] = ""
-    page = state()
-    page.confirm_bulk = False
+    state().confirm_bulk = False
     # Clear the table's selection either way: it holds row positions, and the rows under them
     # change with a completion (here or, in a conflict, elsewhere).
-    page.table_generation += 1
+    clear_selection()
 
 
 def do_assign(inquiry_id: int, assignee_id: int | None, label: str) -> None:

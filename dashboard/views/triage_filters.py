@@ -18,7 +18,7 @@ import streamlit as st
 from dashboard import clock, queries, regions
 from dashboard.settings import get_settings
 from dashboard.views import widgets
-from dashboard.views.triage_state import MY_QUEUE, K, state
+from dashboard.views.triage_state import MY_QUEUE, K, clear_selection, state
 from models import COMPLETION_BUCKETS, INTENT_LABELS, STATUS_LABELS
 
 STATUS_CHOICES = ("submitted", "completed")
@@ -134,11 +134,15 @@ def remember_view() -> None:
 
 
 def reset_filters() -> None:
+    clear_selection()  # first: it reads the table's state, deleted below
+    table = state()
     st.query_params.clear()
     for key in [k for k in st.session_state if str(k).startswith(K)]:
-        del st.session_state[key]
+        del st.session_state[key]  # the page state too (K + "state")
     page = state()
-    page.view = page.export = None
+    # The grid in the browser outlives the page state: keep what says which one it is.
+    page.table_generation, page.drawn = table.table_generation, table.drawn
+    page.scrolled_up = table.scrolled_up
 
 
 def filter_from_widgets() -> queries.InquiryFilter:
@@ -166,9 +170,8 @@ def to_first_page() -> None:
     """The view changed (filter, sort, page size): back to page 1, and the table's selection is
     cleared, since it holds row positions of the old rows."""
     st.session_state[K + "page"] = 1
-    page = state()
-    page.export = None
-    page.table_generation += 1
+    state().export = None
+    clear_selection()
 
 
 def _province_changed() -> None:
@@ -293,6 +296,13 @@ def paging(result: queries.Page) -> None:
         on_change=to_first_page,
     )
     c2.selectbox("每页条数", queries.PAGE_SIZES, key=K + "size", on_change=to_first_page)
-    c3.number_input("页码", min_value=1, max_value=result.pages, step=1, key=K + "page")
+    c3.number_input(
+        "页码",
+        min_value=1,
+        max_value=result.pages,
+        step=1,
+        key=K + "page",
+        on_change=clear_selection,  # another page: other rows under the selected positions
+    )
     # Also keeps the table's toolbar, which floats above its top right corner, off the inputs.
     st.caption(f"第 {result.page} / {result.pages} 页")

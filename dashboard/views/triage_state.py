@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import streamlit as st
+
 from dashboard import queries
 from dashboard.views import common
 from dashboard.views.outcome import ActionResult
@@ -39,9 +41,15 @@ class TriageState:
     export: tuple | None = None
     #: 批量标记为已完成 was pressed; the next run asks for confirmation.
     confirm_bulk: bool = False
-    #: Bumped to clear the table's row selection, which holds row positions: whenever the rows
-    #: change under it (标记为已完成, a filter, the sort, the page size).
+    #: Bumped to clear the table's row selection, which holds row positions, when other rows come
+    #: under it (``clear_selection``): the table under a new key is a new, empty grid.
     table_generation: int = 0
+    #: The table's key and row ids at its last drawing: other rows under the same key are drawn
+    #: in place and the grid is scrolled back to its top.
+    drawn: tuple[str, tuple[int, ...]] | None = None
+    #: How many times the grid was scrolled to its top (each script must differ from the last to
+    #: run again).
+    scrolled_up: int = 0
     #: The rows selected in the table at the last run (to notice a new selection).
     last_selection: list[int] = field(default_factory=list)
     #: The exact search that last opened its one match (so it does not open it again).
@@ -55,6 +63,30 @@ class TriageState:
     #: data, so the detail is read (and a full view logged) again only when the panel is opened
     #: anew or the inquiry changed (its version).
     shown: Any = None
+
+
+def table_key() -> str:
+    return K + f"table_{state().table_generation}"
+
+
+def has_selection() -> bool:
+    """Rows or a column are selected in the list's table (as the browser last said)."""
+    value = st.session_state.get(table_key()) or {}
+    selection = value.get("selection") or {}
+    return bool(state().last_selection or selection.get("rows") or selection.get("columns"))
+
+
+def clear_selection() -> None:
+    """Other rows come under the table (a filter, the sort, the page, 标记为已完成), and a
+    selection holds row positions: give the table a new key, i.e. a new grid with nothing selected.
+
+    Only when something is selected. A new key is a new element that the browser builds from
+    scratch, ~350 ms of a filter change at 1M rows (BENCHMARKS.md, fifth session); most changes
+    have no selection, and the same grid takes the new rows in place. Streamlit's programmatic
+    selection state would keep the key, but a row click crossing it once showed the row selected
+    without opening it (fifth session), so a selection is cleared only by a new grid."""
+    if has_selection():
+        state().table_generation += 1
 
 
 def state() -> TriageState:

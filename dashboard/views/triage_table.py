@@ -16,7 +16,7 @@ from dashboard import clock, queries, regions
 from dashboard.settings import get_settings
 from dashboard.views import common
 from dashboard.views.triage_filters import to_first_page
-from dashboard.views.triage_state import K, state
+from dashboard.views.triage_state import K, has_selection, state, table_key
 from models import INTENT_LABELS, STATUS_LABELS, Inquiry, utcnow
 
 #: The list's columns (all of ``page_frame``) and their widths in pixels. The columns shown by
@@ -72,6 +72,17 @@ HIDE_MENU_SORT = """<style>
 [data-testid="stDataFrameColumnMenu"] [role="menu"] > [role="menuitem"]:nth-child(3) + :not([role])
 { display: none; }
 </style>"""
+
+
+#: Scrolls the list's grid to its top: a table kept under its key takes other rows in place and
+#: keeps its scroll position, but a new result should start at its first row. Only the grid's own
+#: scroller in the element with that key is touched, after the new rows are drawn.
+SCROLL_TO_TOP = """<script>/* {count} */
+requestAnimationFrame(() => requestAnimationFrame(() => {{
+  const scroller = document.querySelector('.st-key-{key} .dvn-scroller');
+  if (scroller) scroller.scrollTop = 0;
+}}));
+</script>"""
 
 
 def page_frame(rows: list[Inquiry], names: dict[int, str], cutoff: datetime) -> pd.DataFrame:
@@ -192,7 +203,17 @@ def table(result: queries.Page, names: dict[int, str]) -> list[Inquiry]:
         lambda row: ["background-color: #fde2e1" if row["超时"] else "" for _ in row], axis=1
     )
     narrow = page.open_id is not None
-    key = K + f"table_{page.table_generation}_{result.page}"
+    row_ids = tuple(r.id for r in result.rows)
+    scroll_up = False
+    if page.drawn is not None and page.drawn != (table_key(), row_ids):
+        # Other rows than at the last drawing, without a callback that saw it coming (a filter,
+        # the sort and the page clear the selection in theirs): a completion elsewhere, an
+        # exact search, a link. The selected positions would now mean other rows.
+        if page.drawn[0] == table_key() and has_selection():
+            page.table_generation += 1
+        scroll_up = page.drawn[0] == table_key()
+    key = table_key()
+    page.drawn = (key, row_ids)
     event = st.dataframe(
         styled,
         hide_index=True,
@@ -201,13 +222,21 @@ def table(result: queries.Page, names: dict[int, str]) -> list[Inquiry]:
         column_order=NARROW_COLUMNS if narrow else LIST_COLUMNS,
         column_config=column_config(narrow, st.session_state[K + "sort"]),
         # The ids of the rows as drawn: what the user clicked on, whatever the data is by then.
-        on_select=lambda ids=[r.id for r in result.rows]: _table_clicked(key, ids),
+        on_select=lambda ids=list(row_ids): _table_clicked(key, ids),
         selection_mode=("multi-row", "single-column"),
         key=key,
     )
+    if scroll_up:
+        page.scrolled_up += 1
+        # At the end of the sidebar, where the (empty) element moves nothing the user looks at.
+        st.sidebar.html(
+            SCROLL_TO_TOP.format(count=page.scrolled_up, key=key),
+            unsafe_allow_javascript=True,
+            width="content",
+        )
     selected_rows = [i for i in event.selection.rows if 0 <= i < len(result.rows)]
     # A click was handled by its callback already; this catches a selection that changed without
     # one (the table cleared by a new generation, or the state set directly).
-    if _selected(selected_rows, [r.id for r in result.rows]):
+    if _selected(selected_rows, list(row_ids)):
         st.rerun()
     return [result.rows[i] for i in selected_rows]

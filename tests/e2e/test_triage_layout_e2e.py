@@ -344,6 +344,74 @@ def test_a_new_order_page_or_filter_clears_the_selection_in_the_browser(page, ap
     expect(page.get_by_text("已选择 2 条询保申请", exact=True)).to_have_count(0)
 
 
+def _scrolled_down(page, grid) -> None:
+    grid.hover()
+    page.mouse.wheel(0, 2_000)
+    page.wait_for_function(
+        "g => g.querySelector('.dvn-scroller').scrollTop > 0", arg=grid.element_handle()
+    )
+
+
+def _at_top(page, grid) -> None:
+    # the scroll to the top is a script of the page: it may run after the run has ended
+    page.wait_for_function(
+        "g => g.querySelector('.dvn-scroller').scrollTop === 0",
+        arg=grid.element_handle(),
+        timeout=5_000,
+    )
+
+
+def test_a_new_result_without_a_selection_keeps_the_grid_and_starts_at_its_top(
+    page, app_server, shots
+):
+    """Nothing selected: other rows (another order, another page) come into the same grid, which
+    the browser then need not build anew, scrolled back to their first row; a row click in it
+    opens the row it shows."""
+    from playwright.sync_api import expect
+
+    tag, serials = _submitted(app_server.database_url, 25)
+    page.set_viewport_size(VIEWPORT)
+    login(page, app_server, "staff")
+    _search(page, tag)
+    _page_size(page, "20")
+    grid = page.locator(".st-key-triage_table_0").get_by_test_id("stDataFrame")
+    expect(grid).to_be_visible()
+    # a mark on the grid's own element: still there after a change = the same grid
+    grid.evaluate("g => { g.querySelector('.dvn-scroller').dataset.probe = 'kept'; }")
+    kept = grid.locator('.dvn-scroller[data-probe="kept"]')
+    _scrolled_down(page, grid)
+
+    def pick_order():
+        page.get_by_role("combobox", name="排序").click()
+        page.get_by_role("option", name="询保流水号（小→大）", exact=True).click()
+
+    by_serial = re.compile(r"[?&]sort=serial(&|$)")
+    _retried(page, pick_order, lambda: expect(page).to_have_url(by_serial, timeout=5_000), "排序")
+    _settled(page)
+    expect(_cell(grid, 2, 0)).to_have_text(f"{tag}第00贸易有限公司")
+    _at_top(page, grid)
+    expect(kept).to_have_count(1)
+    page.screenshot(path=shots / "new-order-same-grid.png")
+
+    _scrolled_down(page, grid)
+    second = page.get_by_text("第 2 / 2 页", exact=True)
+    _retried(
+        page,
+        lambda: page.get_by_test_id("stNumberInputStepUp").click(),
+        lambda: expect(second).to_be_visible(timeout=5_000),
+        "页码 +",
+    )
+    _settled(page)
+    expect(_cell(grid, 2, 0)).to_have_text(f"{tag}第20贸易有限公司")
+    _at_top(page, grid)
+    expect(kept).to_have_count(1)
+
+    _select_row(page, grid, 0)
+    heading = page.get_by_role("heading", name=f"询保申请 {serials[20]}", exact=True)
+    expect(heading).to_be_visible(timeout=20_000)
+    page.screenshot(path=shots / "same-grid-row-opened.png")
+
+
 def test_an_empty_result_says_so_in_chinese(page, app_server, shots):
     from playwright.sync_api import expect
 

@@ -158,7 +158,7 @@ def test_a_link_with_one_open_end_keeps_it_open(app, users, params, want):
 def test_bulk_completion_asks_for_confirmation_with_the_count(app, users):
     _submit(users, 3)
     login(app, "staff", PASSWORD)
-    table_key = "triage_table_0_1"  # generation 0, page 1
+    table_key = "triage_table_0"  # generation 0
     app.session_state[table_key] = {"selection": {"rows": [0, 2], "columns": [], "cells": []}}
     app.run()
     assert not app.exception
@@ -267,7 +267,7 @@ def test_completing_one_without_a_reply_is_refused_under_the_button(app, users):
 def test_a_bulk_completion_shares_one_reply(app, users):
     made = _submit(users, 3)
     login(app, "staff", PASSWORD)
-    app.session_state["triage_table_0_1"] = {"selection": {"rows": [0, 2], "columns": []}}
+    app.session_state["triage_table_0"] = {"selection": {"rows": [0, 2], "columns": []}}
     app.run()
     (shared,) = [t for t in app.text_area if t.key == "triage_bulk_note"]
     assert shared.label == "处理意见（所选申请共用，可不填）"

@@ -146,7 +146,7 @@ def test_the_sorted_column_carries_an_arrow(app, users):
 def test_a_new_sort_clears_the_selection_of_the_old_order(app, users):
     _submit(users, 3)
     login(app, "staff", PASSWORD)
-    app.session_state["triage_table_0_1"] = {"selection": {"rows": [0, 2], "columns": []}}
+    app.session_state["triage_table_0"] = {"selection": {"rows": [0, 2], "columns": []}}
     app.run()
     assert "已选择 2 条询保申请" in [i.value for i in app.info]
     app.selectbox(key="triage_sort").set_value("serial").run()
@@ -233,7 +233,7 @@ def test_a_conflict_says_so_where_the_buttons_were_and_stays_out_of_the_top(app,
 def test_a_bulk_completion_says_so_where_the_panel_was(app, users):
     _submit(users, 3)
     login(app, "staff", PASSWORD)
-    app.session_state["triage_table_0_1"] = {"selection": {"rows": [0, 2], "columns": []}}
+    app.session_state["triage_table_0"] = {"selection": {"rows": [0, 2], "columns": []}}
     app.run()
     _button(app, "批量标记为已完成").click().run()
     _button(app, "确认完成 2 条").click().run()
@@ -249,7 +249,7 @@ def test_a_bulk_completion_says_so_where_the_panel_was(app, users):
 def test_a_bulk_conflict_says_so_under_the_panel(app, users):
     first, _, third = _submit(users, 3)
     login(app, "staff", PASSWORD)
-    app.session_state["triage_table_0_1"] = {"selection": {"rows": [0, 2], "columns": []}}
+    app.session_state["triage_table_0"] = {"selection": {"rows": [0, 2], "columns": []}}
     app.run()
     _button(app, "批量标记为已完成").click().run()
     with db.session_scope() as s:
