@@ -28,7 +28,12 @@ TTL = 30
 SPEC_TTL = 600
 
 
-@st.cache_data(
+# A resource, not ``st.cache_data``: every write clears all of ``st.cache_data``
+# (``common.clear_caches``), and a spec, a function of its key alone, is never stale; a completion
+# then cost 统计报表 a rebuild of all its charts. Also, a resource is handed out as is, where
+# ``st.cache_data`` unpickles a copy at every hit; nothing changes a spec (``st.vega_lite_chart``
+# copies it before its own changes).
+@st.cache_resource(
     ttl=SPEC_TTL,
     show_spinner=False,
     max_entries=100,

@@ -10,6 +10,7 @@ import pytest
 import streamlit as st
 
 from dashboard import charts
+from dashboard.views import chart_cache, common
 from dashboard.views.chart_cache import Chart
 from tests.test_charts import INTENT_DF, REGION_DF, SUBTITLE, TREND_DF, WORKLOAD_DF
 
@@ -24,6 +25,7 @@ CASES = {
 @pytest.fixture(autouse=True)
 def _empty_cache():
     st.cache_data.clear()
+    chart_cache._spec.clear()
 
 
 @pytest.mark.parametrize("kind", list(CASES))
@@ -59,6 +61,20 @@ def test_a_spec_is_built_once_per_distinct_data(monkeypatch):
     assert frame["数量"].tolist() == [5, 1, 0]
     Chart("intent_bar", INTENT_DF, {"subtitle": "另一个期间"}).spec()
     assert len(calls) == 3
+
+
+def test_a_write_keeps_the_specs_since_they_cannot_be_stale(monkeypatch):
+    """Every write clears the cached query results (``common.clear_caches``); a spec is a function
+    of its data and options alone, and rebuilding all of 统计报表's after each completion was
+    ~110 ms of a period change at 1M rows (BENCHMARKS.md, sixth session)."""
+    calls = []
+    real = charts.intent_bar
+    monkeypatch.setattr(charts, "intent_bar", lambda df, **o: calls.append(1) or real(df, **o))
+    first = Chart("intent_bar", INTENT_DF.copy(), {"subtitle": SUBTITLE}).spec()
+    common.clear_caches()
+    again = Chart("intent_bar", INTENT_DF.copy(), {"subtitle": SUBTITLE}).spec()
+    assert len(calls) == 1
+    assert again is first  # handed out as is: no copy per run
 
 
 def test_the_png_is_made_from_the_chart_on_demand():
