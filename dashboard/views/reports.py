@@ -24,10 +24,18 @@ from dashboard.workload import workload as people_workload
 from models import INTENT_LABELS
 
 DRILL_KEY = "reports_drill"
+#: 咨询处理's URL parameters for a mark clicked in a chart (``_chart_clicked``).
+DRILL_TO_KEY = "reports_drill_to"
 TRIAGE_PAGE = "views/triage.py"
 K = "reports_"
 
+drill_to = st.session_state.pop(DRILL_TO_KEY, None)
 user = common.require_role("manager")
+if drill_to is not None:
+    # Straight to 咨询处理: drawing the report again first, up to the chart clicked, cost the
+    # server its sections and the browser their redrawing, for a page about to go.
+    triage_state.forget()
+    st.switch_page(TRIAGE_PAGE, query_params=drill_to)
 st.title("统计报表")
 
 
@@ -150,15 +158,9 @@ def _controls() -> ReportFilter:
 
 
 def _open_triage(flt: ReportFilter, mark: drill.Mark) -> None:
-    """Go to 咨询处理 showing exactly the inquiries of ``mark``. The triage page takes its
-    filters from the URL only on its first visit of a browser session (afterwards from what it
-    remembers), so what it remembers is forgotten first, as its 重置筛选 does."""
+    """Go to 咨询处理 showing exactly the inquiries of ``mark``."""
     params = drill.triage_params(flt, mark, actor_id=user.id)
-    for key in [k for k in st.session_state if str(k).startswith(triage_state.K)]:
-        del st.session_state[key]
-    page = triage_state.state()
-    page.view = page.export = None
-    page.open_id = None
+    triage_state.forget()
     st.switch_page(TRIAGE_PAGE, query_params=params)
 
 
@@ -169,26 +171,37 @@ def _picked(event) -> dict | None:
     return picked[0] if picked else None
 
 
+def _chart_clicked(flt: ReportFilter, key: str, mark: dict) -> None:
+    """A chart's callback: a click on a mark sends the next run to 咨询处理 (top of the page),
+    showing exactly its inquiries; ``mark`` adds to what the clicked datum says."""
+    datum = _picked(st.session_state.get(key))
+    if not datum:
+        return
+    # What the browser sent is text at best; drill.inquiries_of checks every code.
+    fields = {
+        name: None if datum.get(source) is None else str(datum.get(source))
+        for name, source in (
+            ("bucket", "bucket"),
+            ("intent", "intent"),
+            ("region", "code"),
+            ("status", "status"),
+            ("assignee", "assignee"),
+            ("completion", "序号"),
+        )
+    }
+    mark = drill.Mark(**(fields | mark))
+    st.session_state[DRILL_TO_KEY] = drill.triage_params(flt, mark, actor_id=user.id)
+
+
 def _clickable(flt: ReportFilter, chart: Chart, key: str, **mark) -> None:
     """Draw a chart whose marks open 咨询处理; ``mark`` adds to what the clicked datum says."""
-    event = st.vega_lite_chart(
-        spec=chart.spec(), width="stretch", on_select="rerun", selection_mode=charts.PICK, key=key
+    st.vega_lite_chart(
+        spec=chart.spec(),
+        width="stretch",
+        on_select=partial(_chart_clicked, flt, key, mark),
+        selection_mode=charts.PICK,
+        key=key,
     )
-    datum = _picked(event)
-    if datum:
-        # What the browser sent is text at best; drill.inquiries_of checks every code.
-        fields = {
-            name: None if datum.get(source) is None else str(datum.get(source))
-            for name, source in (
-                ("bucket", "bucket"),
-                ("intent", "intent"),
-                ("region", "code"),
-                ("status", "status"),
-                ("assignee", "assignee"),
-                ("completion", "序号"),
-            )
-        }
-        _open_triage(flt, drill.Mark(**(fields | mark)))
 
 
 def _link_button(flt: ReportFilter, label: str, mark: drill.Mark, key: str, where=st) -> None:

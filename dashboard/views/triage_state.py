@@ -89,6 +89,14 @@ def clear_selection() -> None:
         state().table_generation += 1
 
 
+def forget() -> None:
+    """Forget what 咨询处理 remembers (its filters, sort, page, open inquiry), before sending the
+    user there with a URL of its own (a drill from 统计报表): the page takes its filters from the
+    URL only on its first visit of a browser session, afterwards from what it remembers."""
+    for key in [k for k in st.session_state if str(k).startswith(K)]:
+        del st.session_state[key]
+
+
 def state() -> TriageState:
     """This session's ``TriageState`` (a new one at the first visit, or after tampering)."""
     return common.session_object(STATE_KEY, TriageState)
