@@ -116,7 +116,13 @@ def create_engine(
     }
     connect_args.update({k: v for k, v in parsed.query.items() if k in connect_args})
     connect_args.update(caller)
+    # psycopg prepares a statement on the server at its 5th execution on a connection, and the
+    # server may then plan it once for any value (a "generic plan"). A search's best plan depends
+    # on its term: one plan for all terms read the whole table for a rare pair of characters
+    # (1.2 s instead of 16 ms at 1,000,000 inquiries; BENCHMARKS.md, sixth session). Planning
+    # costs well under a millisecond.
     ours = "-c statement_timeout=" + str(int(statement_timeout * 1000))
+    ours += " -c plan_cache_mode=force_custom_plan"
     connect_args["options"] = (ours + " " + theirs).strip()
     ping = kwargs.pop("pool_pre_ping", True)
     if parsed.get_driver_name() != "psycopg":

@@ -66,6 +66,8 @@ def test_a_failing_scope_rolls_back(engine):
 def test_postgres_connections_carry_the_timeouts_besides_the_callers_options(engine):
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SHOW statement_timeout").scalar() == "30s"
+        # a prepared search keeps a plan for its own term (db.create_engine)
+        assert conn.exec_driver_sql("SHOW plan_cache_mode").scalar() == "force_custom_plan"
         assert conn.exec_driver_sql("SHOW search_path").scalar().startswith("test_")
         params = conn.connection.driver_connection.info.get_parameters()
         assert params["connect_timeout"] == "5"
