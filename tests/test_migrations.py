@@ -19,10 +19,10 @@ import models  # noqa: F401  (the tables on SQLModel.metadata)
 from dashboard import db
 from tests.conftest import TEST_DATABASE_URL
 
-#: The search backends' own objects, made by migrations 0002 and 0018 and read by the search code
-#: only: SQLite's FTS5 tables (virtual tables and their shadow tables) and PostgreSQL's trigram
-#: and character indexes. SQLAlchemy cannot describe them in a model.
-SEARCH_OBJECTS = ("inquiry_fts", "_trgm", "ix_inquiry_search_chars")
+#: The search backends' own objects, made by migrations 0002, 0018 and 0021 and read by the search
+#: code only: SQLite's FTS5 tables (virtual tables and their shadow tables) and PostgreSQL's trigram,
+#: character and pair indexes. SQLAlchemy cannot describe them in a model.
+SEARCH_OBJECTS = ("inquiry_fts", "_trgm", "ix_inquiry_search_chars", "ix_inquiry_search_pairs")
 
 #: The schema of the release before this change (what a database in the field is at).
 PREVIOUS_HEADS = ("0002_search", "0005_perf_indexes", "0009_bulk_load_journal")
@@ -32,7 +32,7 @@ def _search_object(name: str | None) -> bool:
     return bool(name) and (
         name.startswith(SEARCH_OBJECTS[0])
         or name.endswith(SEARCH_OBJECTS[1])
-        or name == SEARCH_OBJECTS[2]
+        or name in SEARCH_OBJECTS[2:]
     )
 
 

@@ -291,3 +291,49 @@ def test_a_bulk_load_indexes_short_terms_like_the_trigger(engine, backend, users
             f"INSERT INTO {search.SHORT_TABLE}({search.SHORT_TABLE}, rank) "
             "VALUES ('integrity-check', 0)"
         )
+
+
+@pytest.mark.parametrize(
+    ("term", "indexed"),
+    [("hc", True), ("林刚", True), ("90", True), ("H.", True), ("a", False), ("abc", False)]
+    + [("İs", False), (chr(31) + "a", False), ("a" + chr(29), False)],
+)
+def test_which_terms_the_pair_index_answers(term, indexed):
+    assert search.pairs_indexed(term) is indexed
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_the_pair_function_holds_every_pair_of_adjacent_characters(engine, backend):
+    """Migration 0021's ``inquiry_search_pairs`` on random values (Chinese, Latin in both cases,
+    digits, punctuation, spaces, short and empty): every pair of adjacent characters of each
+    column, lower-cased, is one of its pieces."""
+    rng = random.Random(21)
+    alphabet = "张伟王娟林刚有限公司abcHCxyZ0123456789 .@-_%'()（）"
+    with engine.connect() as conn:
+        for _ in range(200):
+            values = [
+                "".join(rng.choice(alphabet) for _ in range(rng.choice((0, 1, 2, 3, 7, 30))))
+                for _ in SEARCHED
+            ]
+            pieces = set(
+                conn.execute(
+                    sa.text("SELECT inquiry_search_pairs(:a, :b, :c, :d, :e, :f)"),
+                    dict(zip("abcdef", values, strict=True)),
+                ).scalar_one()
+            )
+            wanted = {v.lower()[i : i + 2] for v in values for i in range(len(v) - 1)}
+            assert wanted <= pieces, (values, wanted - pieces)
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_a_two_character_search_reads_the_pair_index(engine, backend, users, mixed):
+    """The rows holding the pair come from ``ix_inquiry_search_pairs``, not from the rows holding
+    both characters (most of the table for two common letters)."""
+    term = "hc"
+    stmt = sa.select(Inquiry.id).where(search.PAIR.clause({"search": term}))
+    sql = stmt.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True})
+    with engine.begin() as conn:
+        conn.exec_driver_sql("SET LOCAL enable_seqscan = off")  # 40 rows: a scan would do
+        plan = "\n".join(r[0] for r in conn.exec_driver_sql(f"EXPLAIN {sql}"))
+    assert "ix_inquiry_search_pairs" in plan, plan
+    assert "ix_inquiry_search_chars" not in plan, plan

@@ -8,7 +8,9 @@ no trigram index can answer, go through migration 0018's index of single charact
 SQLite's ``inquiry_fts_short`` (every character and every pair of adjacent characters of the six
 columns, exact, with draft-or-not and intent alongside: counted and paged like the trigram index) and
 PostgreSQL's ``ix_inquiry_search_chars`` (the characters of the six columns: the rows holding every
-character of the term, checked again with ``ILIKE``; ``page.py`` collects them once).
+character of the term, checked again with ``ILIKE``; ``page.py`` collects them once); a
+2-character term goes through migration 0021's ``ix_inquiry_search_pairs`` instead (the rows
+holding the pair itself, checked again with ``ILIKE``).
 
 One class per backend, ``SqliteSearch`` and ``PostgresSearch``, picked by ``for_dialect``: the
 condition a term becomes, how a count can skip the table, and how a staff contains-search of 3+
@@ -24,6 +26,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
@@ -234,6 +237,19 @@ def _search_chars(inquiry: Any) -> sa.ColumnElement:
     return sa.func.inquiry_search_chars(*(getattr(inquiry, c) for c in SEARCH_COLUMNS))
 
 
+#: PostgreSQL (migration 0021): the pairs of adjacent characters of the six columns, lower-cased,
+#: as the GIN index ``ix_inquiry_search_pairs`` holds them (with noise no term matches).
+def _search_pairs(inquiry: Any) -> sa.ColumnElement:
+    return sa.func.inquiry_search_pairs(*(getattr(inquiry, c) for c in SEARCH_COLUMNS))
+
+
+def pairs_indexed(term: str) -> bool:
+    """Whether ``ix_inquiry_search_pairs`` finds every row holding ``term`` (PostgreSQL): two
+    characters that stay two in ``lower`` (Python's is the stricter: ``İ`` becomes two) and are
+    not the index's own separators."""
+    return len(term) == 2 and len(term.lower()) == 2 and not ({chr(29), chr(31)} & set(term))
+
+
 def _escaped_sql(term: Any) -> sa.ColumnElement:
     """``_like_pattern`` in SQL."""
     escaped = sa.func.replace(
@@ -249,6 +265,15 @@ def _chars_then_ilike(term: Any) -> sa.ColumnElement[bool]:
     chars = sa.func.string_to_array(sa.func.lower(term), sa.null())
     return sa.and_(
         _search_chars(Inquiry).op("@>")(chars),
+        _any_column(Inquiry, "ilike", _escaped_sql(term)),
+    )
+
+
+def _pair_then_ilike(term: Any) -> sa.ColumnElement[bool]:
+    """PostgreSQL, 2 characters (``pairs_indexed``): the rows whose searched columns hold the
+    pair (the GIN index), then ``ILIKE`` on those, as for ``_chars_then_ilike``."""
+    return sa.and_(
+        _search_pairs(Inquiry).op("@>")(postgresql.array([sa.func.lower(term)])),
         _any_column(Inquiry, "ilike", _escaped_sql(term)),
     )
 
@@ -285,6 +310,7 @@ SHORT = Condition(
     bind="search",
 )
 CHARS = Condition("holds the characters, ilike", _chars_then_ilike, bind="search")
+PAIR = Condition("holds the pair, ilike", _pair_then_ilike, bind="search")
 LIKE = Condition("like", lambda v: _any_column(Inquiry, "like", v), bind="search")
 ILIKE = Condition("ilike", lambda v: _any_column(Inquiry, "ilike", v), bind="search")
 ILIKE_FIRST = Condition("ilike, matched first", _matched_first, bind="search")
@@ -431,6 +457,8 @@ class PostgresSearch(Search):
     dialect = "postgresql"
 
     def contains(self, term: str, *, dense: bool) -> tuple[Condition, Any]:
+        if pairs_indexed(term):
+            return PAIR, term
         if len(term) < 3 and not dense:
             return CHARS, term
         pattern = _like_pattern(term)
