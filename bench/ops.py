@@ -181,11 +181,16 @@ def _list_floor(ctx: Context, where: str, params: dict, order: str) -> tuple:
 
 NEWEST = "submitted_at DESC, id DESC"
 #: PostgreSQL's short-term floor: visible to staff, holding the characters of :t (migration
-#: 0018's GIN index), one of the searched columns ILIKE :l.
+#: 0018's GIN index) or, for two characters, the pair (0021's), one of the searched columns
+#: ILIKE :l.
 VISIBLE = "status <> 'draft' AND submitted_at IS NOT NULL"
 CHARS = (
     "inquiry_search_chars(serial, company_name, contact_name, mobile, landline, email) "
     "@> string_to_array(lower(:t), NULL)"
+)
+PAIR = (
+    "inquiry_search_pairs(serial, company_name, contact_name, mobile, landline, email) "
+    "@> ARRAY[lower(:t)]"
 )
 ILIKE_ANY = (
     "(serial ILIKE :l OR company_name ILIKE :l OR contact_name ILIKE :l OR mobile ILIKE :l "
@@ -345,13 +350,14 @@ def search_ops(ctx: Context) -> list[Op]:
 
     def short_chars_floor(term: str) -> tuple:
         """PostgreSQL, 1–2 characters: the ids holding every character of the term (the GIN
-        index of migration 0018) that ILIKE matches, up to the cap; their newest page; a capped
+        index of migration 0018), or the pair (0021), that ILIKE matches, up to the cap; their newest page; a capped
         count's page by walking the date index with ILIKE."""
         p = {"l": f"%{term}%", "t": term}
+        index = PAIR if len(term) == 2 else CHARS
         ids = [
             r[0]
             for r in ctx.fetch(
-                f"SELECT id FROM inquiry WHERE {VISIBLE} AND {CHARS} AND {ILIKE_ANY} LIMIT :n",
+                f"SELECT id FROM inquiry WHERE {VISIBLE} AND {index} AND {ILIKE_ANY} LIMIT :n",
                 p | {"n": cap + 1},
             )
         ]
