@@ -18,12 +18,9 @@ background mail sender (``dashboard.mailer.BackgroundSender``) runs until shutdo
 from __future__ import annotations
 
 import asyncio
-import ctypes
-import ctypes.util
 import gc
 import importlib
 import logging
-import os
 import sys
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -86,33 +83,8 @@ def freeze_start_up() -> int:
     return gc.get_freeze_count()
 
 
-#: glibc's ``M_ARENA_MAX`` (malloc.h) and the arenas the process may use.
-M_ARENA_MAX = -8
-MALLOC_ARENAS = 2
-
-
-def limit_malloc_arenas(count: int = MALLOC_ARENAS) -> bool:
-    """Have glibc's malloc use at most ``count`` arenas; True if it took the setting (False on
-    another C library, or when the operator set ``MALLOC_ARENA_MAX``, which wins).
-
-    glibc gives each new thread an arena of its own, up to 8 per core, and memory freed in an
-    arena stays there for that arena's next allocations. Streamlit runs each session's script in
-    a thread of its own, so the process kept one arena's worth of freed pages per thread: with
-    one user at 1,000,000 inquiries on PostgreSQL the app grew to 308–325 MB, and to 266–285 MB
-    with two arenas at the same speed (BENCHMARKS.md, sixth session). Set before the first
-    session's thread starts."""
-    if os.environ.get("MALLOC_ARENA_MAX"):
-        return False
-    try:
-        mallopt = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt
-    except (OSError, AttributeError):
-        return False
-    return mallopt(M_ARENA_MAX, count) == 1
-
-
 @asynccontextmanager
 async def lifespan(_app):
-    limit_malloc_arenas()
     await asyncio.to_thread(prepare)
     frozen = freeze_start_up()
     log.info("start-up objects frozen out of the garbage collector: %d", frozen)

@@ -4,8 +4,6 @@ Starlette's test client: the same route functions the served app mounts."""
 from __future__ import annotations
 
 import json
-import os
-import sys
 
 import pytest
 from starlette.applications import Starlette
@@ -140,50 +138,3 @@ def test_start_up_objects_are_frozen_out_of_the_collector():
         assert gc.is_tracked(made_after) and id(made_after) in {id(o) for o in gc.get_objects()}
     finally:
         gc.unfreeze()
-
-
-ARENAS_PROBE = """
-import ctypes, ctypes.util, sys, threading
-from dashboard import server
-limited = {limit} and server.limit_malloc_arenas()
-libc = ctypes.CDLL(ctypes.util.find_library("c"))
-libc.malloc.restype = ctypes.c_void_p
-libc.free.argtypes = [ctypes.c_void_p]
-start = threading.Barrier(8)
-
-def work():
-    start.wait()
-    blocks = [libc.malloc(1000) for _ in range(1000)]  # each new thread's first malloc
-    for b in blocks:
-        libc.free(b)
-
-threads = [threading.Thread(target=work) for _ in range(8)]
-for t in threads:
-    t.start()
-for t in threads:
-    t.join()
-print(limited, flush=True)
-libc.malloc_stats()  # one "Arena n:" block per arena, on stderr
-"""
-
-
-@pytest.mark.parametrize(("limit", "most"), [(True, server.MALLOC_ARENAS), (False, 99)])
-def test_the_process_uses_at_most_two_malloc_arenas_whatever_its_threads(limit, most):
-    """Eight threads allocating at once: glibc gives each an arena of its own unless limited
-    (the app's script threads, one per session, kept freed memory in each)."""
-    import subprocess
-
-    env = {k: v for k, v in os.environ.items() if k != "MALLOC_ARENA_MAX"}
-    done = subprocess.run(
-        [sys.executable, "-c", ARENAS_PROBE.format(limit=limit)],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=True,
-    )
-    arenas = done.stderr.count("Arena ")
-    assert done.stdout.strip() == str(limit)
-    if limit:
-        assert 1 <= arenas <= most, done.stderr
-    else:
-        assert arenas > server.MALLOC_ARENAS, done.stderr  # the probe would see a missing limit
