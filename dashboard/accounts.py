@@ -158,6 +158,25 @@ def create_user(
     return user
 
 
+def _count_source_attempt(session: Session, source: str, now: datetime) -> bool:
+    """``login_limits.count_attempt``, on PostgreSQL in a transaction of its own.
+
+    The upsert locks the source's row until its transaction ends. In the login's transaction that
+    was until after the password check (argon2, tens of milliseconds, more under load): every
+    login from one address (an office behind one NAT, a proxy not passing the client's address)
+    waited for the one before, whatever the account. 25 logins at once had 20 of the app's threads
+    waiting on that row (py-spy, BENCHMARKS.md, sixth session). The count stays exact: each
+    attempt still gets its own number back. SQLite's logins are one at a time anyway (the write
+    lock is taken at the start), and a second transaction there would wait for the first."""
+    bind = session.get_bind()
+    if bind.dialect.name != "postgresql" or not isinstance(bind, sa.Engine):
+        return login_limits.count_attempt(session, source, now)
+    with Session(bind) as own:
+        allowed = login_limits.count_attempt(own, source, now)
+        own.commit()
+    return allowed
+
+
 def authenticate(
     session: Session,
     *,
@@ -175,7 +194,7 @@ def authenticate(
     lock. ``source`` (the client's address) is limited too: see ``login_limits``.
     """
     now = now or utcnow()
-    if source is not None and not login_limits.count_attempt(session, source, now):
+    if source is not None and not _count_source_attempt(session, source, now):
         record(
             session,
             action=AccountAction.login_refused_source,

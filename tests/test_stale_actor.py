@@ -311,3 +311,43 @@ def test_parallel_attempts_from_one_source_never_exceed_its_limit(engine, users)
         ).one()
     # The first `limit` attempts are checked, every later one is refused unchecked.
     assert refused == streams * each - limit
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_logins_from_one_address_do_not_wait_for_each_others_password_check(
+    engine, users, monkeypatch
+):
+    """Two accounts logging in from one address (an office behind one NAT): the second login
+    completes while the first is still checking its password. The source's count used to lock its
+    row for the whole of the first login."""
+    first_checking, release = threading.Event(), threading.Event()
+    real = accounts.verify_password
+
+    def verify(password_hash, password):
+        if threading.current_thread().name == "first":
+            first_checking.set()
+            assert release.wait(30)
+        return real(password_hash, password)
+
+    monkeypatch.setattr(accounts, "verify_password", verify)
+    found: dict = {}
+
+    def login(name):
+        with db.session_scope(engine) as s:
+            found[name] = accounts.authenticate(
+                s, username=name, password=PASSWORD, source="198.51.100.20"
+            )
+
+    first = threading.Thread(target=login, args=("staff",), name="first")
+    first.start()
+    try:
+        assert first_checking.wait(10)
+        second = threading.Thread(target=login, args=("manager",), name="second")
+        second.start()
+        second.join(10)
+        assert not second.is_alive(), "the second login waited for the first's password check"
+        assert found["manager"] is not None
+    finally:
+        release.set()
+        first.join(30)
+    assert found["staff"] is not None
