@@ -176,36 +176,75 @@ def test_the_downloaded_report_opens_offline(page, app_server, shots, tmp_path):
     offline.screenshot(path=shots / "report-file.png", full_page=True)
 
 
-def test_a_sorted_workload_table_opens_the_person_clicked(page, app_server, shots):
-    from playwright.sync_api import expect
+def _settled_box(page, locator) -> dict:
+    """The element's box once every chart of the page is drawn and it has stopped moving: the
+    charts above the workload table draw at their own pace and push it around meanwhile (a click
+    aimed at its header once landed on its first row under CI load)."""
+    page.wait_for_function(
+        "() => Array.from(document.querySelectorAll('.vega-embed'))"
+        ".every(e => e.querySelector('svg, canvas'))",
+        timeout=20_000,
+    )
+    last = None
+    for _ in range(50):
+        box = locator.bounding_box()
+        if box is not None and box == last:
+            return box
+        last = box
+        page.wait_for_timeout(150)
+    raise AssertionError(f"the element kept moving: {last}")
 
-    _open_reports(page, app_server)
-    _scroll_to(page, "人员工作量")
-    # The workload grid may still be mounting when the page's last text shows: wait for it.
-    grid = page.locator("[data-testid='stDataFrame']").filter(visible=True).first
-    expect(grid).to_be_visible(timeout=20_000)
+
+def _sorted_descending(page, grid) -> bool:
+    """Click the workload grid's 负责人 header until it is sorted descending (not the order of the
+    data); False if a click opened 咨询处理 instead (it landed on a row)."""
     header = grid.locator("table th").first
     # The grid is drawn on a canvas under a scroller that takes the pointer. Playwright's own click
-    # on the scroller scrolls it into view, waits until it stops moving (the charts above may still
-    # be drawing) and checks that nothing covers the point, which a raw mouse click at a box read
-    # earlier does not.
+    # on the scroller scrolls it into view, waits until it stops moving and checks that nothing
+    # covers the point, which a raw mouse click at a box read earlier does not.
     canvas = grid.locator(".dvn-scroller")
-    # Sort by 负责人, descending: not the order of the data. Clicks toggle the direction; each
-    # click waits for the header to show the new direction before the next.
+    # Clicks toggle the direction; each waits for the header to show the new one before the next.
     for _ in range(6):
         before = header.inner_text().strip()
+        _settled_box(page, canvas)
         canvas.click(position={"x": 30, "y": 17})  # the header row: Streamlit's 35 px rows
         for _ in range(40):
+            if "/reports" not in page.url:
+                return False
             if header.inner_text().strip() != before:
                 break
             page.wait_for_timeout(150)
         if "↓" in header.inner_text():
+            return True
+    return False
+
+
+def test_a_sorted_workload_table_opens_the_person_clicked(page, app_server, shots):
+    from playwright.sync_api import expect
+
+    _open_reports(page, app_server)
+    grid = page.locator("[data-testid='stDataFrame']").filter(visible=True).first
+    # Under CI load a header click has, rarely, opened 咨询处理 as a click on the first row would
+    # (once in CI; once in 40 runs of eight copies of this test at -n 4); not understood yet.
+    # Then the sort starts again from 统计报表.
+    for _attempt in range(3):
+        _scroll_to(page, "人员工作量")
+        # The workload grid may still be mounting when the page's last text shows: wait for it.
+        expect(grid).to_be_visible(timeout=20_000)
+        if _sorted_descending(page, grid):
             break
+        page.get_by_role("link", name="统计报表").click()
+        expect(page.get_by_text(re.compile(r"^(本期咨询中仍有|本期没有需要处理)"))).to_be_visible(
+            timeout=20_000
+        )
+    header = grid.locator("table th").first
+    canvas = grid.locator(".dvn-scroller")
     expect(header).to_contain_text("↓")
     # The grid's accessible table lists the rows as shown.
     first = grid.locator("table tr").nth(1).locator("td")
     name, waiting, _, done = (first.nth(i).inner_text() for i in range(4))
     page.screenshot(path=shots / "workload-sorted.png")
+    _settled_box(page, canvas)
     canvas.click(position={"x": 30, "y": 35 + 17})  # that person's name: all their inquiries
     expect(page.get_by_role("heading", name="咨询处理")).to_be_visible(timeout=20_000)
     expect(page).to_have_url(re.compile(r"assignee=(\d+|me|none)"))
