@@ -165,6 +165,13 @@ def test_each_script_run_is_timed_and_read_back_by_its_time(tmp_path):
         app = AppTest.from_string("import time\ntime.sleep(0.05)")
         app.run()
         app.run()
+        # AppTest returns when the script has finished, which is inside the timed call: its line
+        # is written just after (under CI load, once, after the read below).
+        deadline = time.time() + 10
+        while time.time() < deadline and (
+            not runs.exists() or len(runs.read_text().splitlines()) < 2
+        ):
+            time.sleep(0.02)
     finally:
         script_runner.ScriptRunner._run_script = original
     timed = timed_streamlit.read(runs, began, time.time())
