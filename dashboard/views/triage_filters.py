@@ -18,7 +18,7 @@ import streamlit as st
 from dashboard import clock, queries, regions
 from dashboard.settings import get_settings
 from dashboard.views import widgets
-from dashboard.views.triage_state import MY_QUEUE, K, clear_selection, state
+from dashboard.views.triage_state import MY_QUEUE, K, clear_selection, forget, state
 from models import COMPLETION_BUCKETS, INTENT_LABELS, STATUS_LABELS
 
 STATUS_CHOICES = ("submitted", "completed")
@@ -137,8 +137,7 @@ def reset_filters() -> None:
     clear_selection()  # first: it reads the table's state, deleted below
     table = state()
     st.query_params.clear()
-    for key in [k for k in st.session_state if str(k).startswith(K)]:
-        del st.session_state[key]  # the page state too (K + "state")
+    forget()  # the page state too (K + "state")
     page = state()
     # The grid in the browser outlives the page state: keep what says which one it is.
     page.table_generation, page.drawn = table.table_generation, table.drawn

@@ -167,6 +167,31 @@ def _click_header(page, grid, x_offset: float, sort: str) -> None:
     _settled(page)
 
 
+def _order_by_serial(page) -> None:
+    from playwright.sync_api import expect
+
+    def pick_order():
+        page.get_by_role("combobox", name="排序").click()
+        page.get_by_role("option", name="询保流水号（小→大）", exact=True).click()
+
+    by_serial = re.compile(r"[?&]sort=serial(&|$)")
+    _retried(page, pick_order, lambda: expect(page).to_have_url(by_serial, timeout=5_000), "排序")
+    _settled(page)
+
+
+def _to_second_of_two_pages(page) -> None:
+    from playwright.sync_api import expect
+
+    second = page.get_by_text("第 2 / 2 页", exact=True)
+    _retried(
+        page,
+        lambda: page.get_by_test_id("stNumberInputStepUp").click(),
+        lambda: expect(second).to_be_visible(timeout=5_000),
+        "页码 +",
+    )
+    _settled(page)
+
+
 def _page_size(page, size: str) -> None:
     from playwright.sync_api import expect
 
@@ -302,13 +327,7 @@ def test_a_new_order_page_or_filter_clears_the_selection_in_the_browser(page, ap
     )
 
     # a new order: the other end of the 25, from the top, nothing selected
-    def pick_order():
-        page.get_by_role("combobox", name="排序").click()
-        page.get_by_role("option", name="询保流水号（小→大）", exact=True).click()
-
-    by_serial = re.compile(r"[?&]sort=serial(&|$)")
-    _retried(page, pick_order, lambda: expect(page).to_have_url(by_serial, timeout=5_000), "排序")
-    _settled(page)
+    _order_by_serial(page)
     expect(_cell(grid, 1, 0)).to_have_text(f"{tag}第00贸易有限公司")  # beside the detail panel
     expect(_selected_rows(grid)).to_have_count(0)
     expect(page.get_by_text("已选择 2 条询保申请", exact=True)).to_have_count(0)
@@ -324,14 +343,7 @@ def test_a_new_order_page_or_filter_clears_the_selection_in_the_browser(page, ap
     _select_row(page, grid, 1)
     _select_row(page, grid, 2)
     expect(_selected_rows(grid)).to_have_count(2)
-    second = page.get_by_text("第 2 / 2 页", exact=True)
-    _retried(
-        page,
-        lambda: page.get_by_test_id("stNumberInputStepUp").click(),
-        lambda: expect(second).to_be_visible(timeout=5_000),
-        "页码 +",
-    )
-    _settled(page)
+    _to_second_of_two_pages(page)
     expect(_cell(grid, 1, 0)).to_have_text(f"{tag}第20贸易有限公司")
     expect(_selected_rows(grid)).to_have_count(0)
 
@@ -381,27 +393,14 @@ def test_a_new_result_without_a_selection_keeps_the_grid_and_starts_at_its_top(
     kept = grid.locator('.dvn-scroller[data-probe="kept"]')
     _scrolled_down(page, grid)
 
-    def pick_order():
-        page.get_by_role("combobox", name="排序").click()
-        page.get_by_role("option", name="询保流水号（小→大）", exact=True).click()
-
-    by_serial = re.compile(r"[?&]sort=serial(&|$)")
-    _retried(page, pick_order, lambda: expect(page).to_have_url(by_serial, timeout=5_000), "排序")
-    _settled(page)
+    _order_by_serial(page)
     expect(_cell(grid, 2, 0)).to_have_text(f"{tag}第00贸易有限公司")
     _at_top(page, grid)
     expect(kept).to_have_count(1)
     page.screenshot(path=shots / "new-order-same-grid.png")
 
     _scrolled_down(page, grid)
-    second = page.get_by_text("第 2 / 2 页", exact=True)
-    _retried(
-        page,
-        lambda: page.get_by_test_id("stNumberInputStepUp").click(),
-        lambda: expect(second).to_be_visible(timeout=5_000),
-        "页码 +",
-    )
-    _settled(page)
+    _to_second_of_two_pages(page)
     expect(_cell(grid, 2, 0)).to_have_text(f"{tag}第20贸易有限公司")
     _at_top(page, grid)
     expect(kept).to_have_count(1)
