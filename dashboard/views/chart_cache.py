@@ -31,8 +31,9 @@ SPEC_TTL = 600
 # A resource, not ``st.cache_data``: every write clears all of ``st.cache_data``
 # (``common.clear_caches``), and a spec, a function of its key alone, is never stale; a completion
 # then cost 统计报表 a rebuild of all its charts. Also, a resource is handed out as is, where
-# ``st.cache_data`` unpickles a copy at every hit; nothing changes a spec (``st.vega_lite_chart``
-# copies it before its own changes).
+# ``st.cache_data`` unpickles a copy at every hit. ``st.vega_lite_chart`` copies a spec's top level
+# before changing it; the one nested change it makes (a null legend title becomes " ") gives the
+# same spec at every run.
 @st.cache_resource(
     ttl=SPEC_TTL,
     show_spinner=False,

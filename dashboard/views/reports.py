@@ -175,8 +175,10 @@ def _chart_clicked(flt: ReportFilter, key: str, mark: dict) -> None:
     """A chart's callback: a click on a mark sends the next run to 咨询处理 (top of the page),
     showing exactly its inquiries; ``mark`` adds to what the clicked datum says."""
     datum = _picked(st.session_state.get(key))
+    if not datum:
+        return
     actor = common.current_user()  # re-read: this page's ``user`` is from the run before
-    if not datum or actor is None:
+    if actor is None:
         return
     # What the browser sent is text at best; drill.inquiries_of checks every code.
     fields = {

@@ -205,13 +205,14 @@ def table(result: queries.Page, names: dict[int, str]) -> list[Inquiry]:
     narrow = page.open_id is not None
     row_ids = tuple(r.id for r in result.rows)
     scroll_up = False
-    if page.drawn is not None and page.drawn != (table_key(), row_ids):
-        # Other rows than at the last drawing, without a callback that saw it coming (a filter,
-        # the sort and the page clear the selection in theirs): a completion elsewhere, an
-        # exact search, a link. The selected positions would now mean other rows.
-        if page.drawn[0] == table_key() and has_selection():
+    if page.drawn is not None and page.drawn[0] == table_key() and page.drawn[1] != row_ids:
+        # Other rows in the same grid. A filter, the sort and the page clear a selection in their
+        # callbacks; this catches the rest (a completion elsewhere, an exact search, a link),
+        # whose selected positions would now mean other rows: a new grid, which starts at its top.
+        if has_selection():
             page.table_generation += 1
-        scroll_up = page.drawn[0] == table_key()
+        else:
+            scroll_up = True
     key = table_key()
     page.drawn = (key, row_ids)
     event = st.dataframe(

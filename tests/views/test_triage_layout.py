@@ -155,6 +155,23 @@ def test_a_new_sort_clears_the_selection_of_the_old_order(app, users):
     assert not any(b.label == "批量标记为已完成" for b in app.button)
 
 
+def test_resetting_the_filters_clears_the_selection_with_a_new_grid(app, users):
+    """重置筛选 shows other rows: a selection (row positions) must not survive it. The page state
+    is forgotten with the filters, but the grid's generation is kept and moves on, so the browser
+    gets a new, empty grid rather than the old one under a reused key."""
+    _submit(users, 3)
+    login(app, "staff", PASSWORD)
+    app.session_state["triage_table_0"] = {"selection": {"rows": [0, 2], "columns": []}}
+    app.run()
+    assert "已选择 2 条询保申请" in [i.value for i in app.info]
+    _button(app, "重置筛选").click().run()
+    assert not app.exception
+    assert "已选择 2 条询保申请" not in [i.value for i in app.info]
+    assert [d.key for d in app.dataframe if d.key and d.key.startswith("triage_table_")] == [
+        "triage_table_1"
+    ]
+
+
 def test_an_empty_result_says_so_in_chinese(app, users):
     _submit(users, 1)
     login(app, "staff", PASSWORD)
